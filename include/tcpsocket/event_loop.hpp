@@ -1,0 +1,75 @@
+// EventLoop: the thread of control every socket belongs to.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+
+namespace tcpsocket {
+
+namespace detail {
+class LoopCore;
+}
+
+/// One event loop (one asio::io_context underneath). Every TCPSocket and TCPServerSocket belongs to
+/// exactly one loop, and all of its listeners run on the thread that is running that loop.
+///
+/// @par Thread safety
+/// `post()` and `stop()` may be called from any thread. Everything else — this loop's `run*`
+/// and every method of its sockets — must be called from the thread running the loop (or from any
+/// single thread while the loop is not running). A socket call made from another thread while the
+/// loop runs throws WrongThreadError.
+///
+/// @par Lifetime
+/// Destroying the loop closes whatever sockets and servers are still open on it, without firing
+/// events (there is no thread left to fire them on). Sockets outlive their handles while open: an
+/// open socket whose handles were all dropped keeps working and is released after its `close`.
+///
+/// @par Example
+/// @code
+///   tcpsocket::EventLoop loop;
+///   auto server = tcpsocket::TCPServerSocket::listen(loop, 0);
+///   server.onconnect([](const tcpsocket::TCPServerSocketEvent& e) { e.socket.close(); });
+///   loop.run();
+/// @endcode
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Runs until stop() is called or nothing is left that could fire an event. Returns the number
+  /// of handlers run.
+  std::size_t run();
+
+  /// Runs for at most `duration`, then returns (earlier if stopped or out of work).
+  std::size_t runFor(std::chrono::milliseconds duration);
+
+  /// Runs until `done()` returns true (checked after each handler), `duration` has passed, or the
+  /// loop is out of work. Returns `done()`.
+  bool runUntil(const std::function<bool()>& done, std::chrono::milliseconds duration);
+
+  /// Makes the current run()/runFor() return as soon as the handler in progress finishes.
+  /// Thread-safe. A later run() starts afresh.
+  void stop();
+
+  /// Queues `fn` to run on the loop's thread. Thread-safe; this is how other threads talk to
+  /// sockets.
+  void post(std::function<void()> fn);
+
+  /// Called with any exception that escapes a listener or a posted function. The default prints
+  /// it to stderr and carries on: one faulty listener must not take down the other connections.
+  void setExceptionHandler(std::function<void(std::exception_ptr)> handler);
+
+  /// @cond internal
+  detail::LoopCore& core() noexcept { return *core_; }
+  /// @endcond
+
+ private:
+  std::unique_ptr<detail::LoopCore> core_;
+};
+
+}  // namespace tcpsocket

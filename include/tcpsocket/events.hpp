@@ -1,0 +1,66 @@
+// Events fired by TCPSocket and TCPServerSocket.
+//
+// Every event is delivered on the thread running the socket's EventLoop, never from inside the
+// call that caused it (a close() or send() returns before any event it triggers is fired).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "tcpsocket/tcp_socket_fwd.hpp"
+
+namespace tcpsocket {
+
+/// The five events of a TCPSocket.
+enum class SocketEventType { Open, Data, Drain, Error, Close };
+
+/// The events of a TCPServerSocket.
+enum class ServerEventType { Connect, Error };
+
+std::string_view toString(SocketEventType type) noexcept;  ///< "open", "data", ...
+std::string_view toString(ServerEventType type) noexcept;  ///< "connect", "error"
+
+/// Received bytes in "arraybuffer" mode.
+using ArrayBuffer = std::span<const std::uint8_t>;
+
+/// `event.data`: `std::monostate` (the reference's `undefined`) for open, drain, error and close;
+/// for `data`, a `std::string_view` of Latin-1 bytes when binaryType is "string", or an
+/// `ArrayBuffer` when it is "arraybuffer".
+///
+/// The view is valid only while the listener runs (it points into a read buffer the loop reuses):
+/// copy what you keep.
+using EventData = std::variant<std::monostate, std::string_view, ArrayBuffer>;
+
+/// The event object given to TCPSocket listeners (TCPSocketEvent / TCPSocketErrorEvent).
+struct TCPSocketEvent {
+  SocketEventType type;
+  TCPSocket& target;  ///< The socket the event is fired at.
+  EventData data;     ///< See EventData.
+  /// For `error` only: the reference's error name ("ConnectionRefusedError", "NetworkError", ...)
+  /// and its class as message ("Network", "SecurityCertificate", "SecurityProtocol").
+  std::string_view name;
+  std::string_view message;
+};
+
+/// The event object given to TCPServerSocket listeners.
+struct TCPServerSocketEvent {
+  ServerEventType type;
+  TCPServerSocket& target;
+  /// For `connect`: the accepted socket, already "open" (it never receives an `open` event).
+  /// For `error`: an empty handle.
+  TCPSocket& socket;
+  /// For `error` (beyond the reference, whose server error carries nothing): why listening stopped.
+  std::string_view name;
+  std::string_view message;
+};
+
+using SocketEventHandler = std::function<void(const TCPSocketEvent&)>;
+using ServerEventHandler = std::function<void(const TCPServerSocketEvent&)>;
+
+/// Returned by addEventListener; pass it to removeEventListener.
+using ListenerId = std::uint64_t;
+
+}  // namespace tcpsocket

@@ -1,0 +1,72 @@
+// TCPServerSocket: a listening socket that hands out accepted TCPSockets.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "tcpsocket/events.hpp"
+#include "tcpsocket/options.hpp"
+
+namespace tcpsocket {
+
+namespace detail {
+class ServerImpl;
+}
+
+/// A handle to one listening socket. Copies refer to the same listener.
+///
+/// @par Events
+/// - `connect`: one per accepted connection; `event.socket` is "open", its host/port are the peer's
+///   and its binaryType is the server's. If no listener keeps it, it stays open until closed.
+/// - `error`: listening stopped for a reason other than close() (the listener is then closed).
+///
+/// @par Thread safety
+/// Every method must be called on the loop's thread (see EventLoop).
+class TCPServerSocket {
+ public:
+  TCPServerSocket() noexcept;
+  ~TCPServerSocket();
+  TCPServerSocket(const TCPServerSocket&) noexcept;
+  TCPServerSocket& operator=(const TCPServerSocket&) noexcept;
+  TCPServerSocket(TCPServerSocket&&) noexcept;
+  TCPServerSocket& operator=(TCPServerSocket&&) noexcept;
+
+  /// Binds `options.localAddress`:`port` (SO_REUSEADDR, as the reference) and listens.
+  /// Port 0 lets the system pick one; `localPort()` tells which. `backlog` 0 means the system's
+  /// default (SOMAXCONN) — unlike the reference, where 0 reached listen() and dropped connections
+  /// under load.
+  /// Throws, synchronously: InvalidAddressError, AddressInUseError, AddressNotAvailableError,
+  /// PermissionDeniedError or NetworkError, each naming the address.
+  static TCPServerSocket listen(EventLoop& loop, std::uint16_t port,
+                                const ServerSocketOptions& options = {},
+                                std::uint16_t backlog = 0);
+
+  /// The port actually bound.
+  std::uint16_t localPort() const;
+
+  /// Stops listening. Idempotent, fires no event; already accepted sockets stay open.
+  void close();
+
+  void onconnect(ServerEventHandler handler);
+  void onerror(ServerEventHandler handler);
+  ListenerId addEventListener(ServerEventType type, ServerEventHandler handler);
+  void removeEventListener(ListenerId id);
+
+  /// The listening file descriptor (-1 once closed). Do not close it.
+  int nativeHandle() const;
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  friend bool operator==(const TCPServerSocket& a, const TCPServerSocket& b) noexcept {
+    return a.impl_ == b.impl_;
+  }
+
+  /// @cond internal
+  explicit TCPServerSocket(std::shared_ptr<detail::ServerImpl> impl) noexcept;
+  /// @endcond
+
+ private:
+  detail::ServerImpl& impl() const;
+  std::shared_ptr<detail::ServerImpl> impl_;
+};
+
+}  // namespace tcpsocket

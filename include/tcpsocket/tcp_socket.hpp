@@ -1,0 +1,118 @@
+// TCPSocket: a TCP connection with the Firefox OS TCP Socket API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tcpsocket/events.hpp"
+#include "tcpsocket/options.hpp"
+
+namespace tcpsocket {
+
+namespace detail {
+class SocketImpl;
+}
+
+/// A handle to one TCP connection. Handles are cheap to copy; all copies refer to the same
+/// connection, as JavaScript references do. A default-constructed handle refers to nothing.
+///
+/// @par Events (in the order the reference fires them)
+/// - `open`: the connection is established (readyState is already "open"). Sockets accepted by a
+///   TCPServerSocket start "open" and never get it.
+/// - `data`: bytes arrived; chunk boundaries are arbitrary. Held back while suspended.
+/// - `drain`: fired once when the send buffer has been fully written to the operating system after
+///   a send() returned false. `bufferedAmount` is 0 inside it. Precedes `close`.
+/// - `error`: a failure, with `name` and `message` (see TCPSocketEvent). readyState is already
+///   "closed" inside it, and it is always followed by exactly one `close`.
+/// - `close`: the last event, fired exactly once (after a local close() has flushed every queued
+///   byte, a peer close, or an error). No event follows it and all listeners are released after it.
+///
+/// @par Thread safety
+/// Every method must be called on the loop's thread (see EventLoop).
+class TCPSocket {
+ public:
+  TCPSocket() noexcept;
+  ~TCPSocket();
+  TCPSocket(const TCPSocket&) noexcept;
+  TCPSocket& operator=(const TCPSocket&) noexcept;
+  TCPSocket(TCPSocket&&) noexcept;
+  TCPSocket& operator=(TCPSocket&&) noexcept;
+
+  /// Starts connecting to `host` (a name, resolved asynchronously, or an IPv4/IPv6 literal) on
+  /// `port`. Returns at once with readyState "connecting"; a bad or unknown host is reported as an
+  /// `error` event, never thrown. Throws NotSupportedError for useSecureTransport (no TLS yet).
+  static TCPSocket open(EventLoop& loop, std::string_view host, std::uint16_t port,
+                        const SocketOptions& options = {});
+
+  /// The host given to open(), or the peer's address for an accepted socket.
+  const std::string& host() const;
+  /// The port given to open(), or the peer's port for an accepted socket.
+  std::uint16_t port() const;
+  /// True for TLS sockets.
+  bool ssl() const;
+  /// Bytes accepted by send() and not yet written to the operating system.
+  std::uint64_t bufferedAmount() const;
+  ReadyState readyState() const;
+  BinaryType binaryType() const;
+
+  /// Queues `data` (a byte string: each char is one byte, NULs included) for sending.
+  /// Returns false iff `bufferedAmount + data.size() > 65536`; the data is queued either way, and
+  /// a `drain` event follows once the buffer is empty. Throws InvalidStateError unless "open".
+  bool send(std::string_view data);
+  /// The ByteString overload for UTF-16 text: every code unit must be <= 0xFF and becomes one byte;
+  /// otherwise throws TypeError and sends nothing.
+  bool send(std::u16string_view data);
+  /// The binary overload. Sends `data[min(len, byteOffset) .. + min(len - offset, byteLength)]`,
+  /// but counts the *unclamped* `byteLength` (default: the whole length) for the full-buffer test,
+  /// exactly as the reference does. The bytes are copied; the caller may reuse `data` at once.
+  bool send(ArrayBuffer data, std::uint32_t byteOffset = 0,
+            std::optional<std::uint32_t> byteLength = std::nullopt);
+
+  /// Stops delivering `data` (and the peer's `close`/`error` queued behind it) until resume().
+  /// Counted: N calls need N resume(). Allowed in any state, before open too.
+  void suspend();
+  /// Undoes one suspend(). Throws InvalidStateError if the socket is not suspended.
+  void resume();
+
+  /// Graceful close: readyState becomes "closing" now; queued data is flushed, then FIN is sent,
+  /// then readyState "closed" and `close` (after a pending `drain`). No-op unless connecting/open.
+  void close();
+  /// Discards queued data and closes at once (the reference's chrome-only closeImmediately()).
+  void closeImmediately();
+  /// STARTTLS. Throws InvalidStateError unless "open"; no-op if ssl is already true.
+  /// Throws NotSupportedError until the TLS issue lands.
+  void upgradeToSecure();
+
+  /// Event handler attributes (`onopen = fn`): one per event, replaced by the next assignment,
+  /// removed with nullptr. They run in registration order with the addEventListener listeners.
+  void onopen(SocketEventHandler handler);
+  void ondata(SocketEventHandler handler);
+  void ondrain(SocketEventHandler handler);
+  void onerror(SocketEventHandler handler);
+  void onclose(SocketEventHandler handler);
+
+  ListenerId addEventListener(SocketEventType type, SocketEventHandler handler);
+  void removeEventListener(ListenerId id);
+
+  /// The underlying file descriptor, for socket options this API lacks (-1 before connecting).
+  /// Do not read, write or close it.
+  int nativeHandle() const;
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  friend bool operator==(const TCPSocket& a, const TCPSocket& b) noexcept {
+    return a.impl_ == b.impl_;
+  }
+
+  /// @cond internal
+  explicit TCPSocket(std::shared_ptr<detail::SocketImpl> impl) noexcept;
+  /// @endcond
+
+ private:
+  detail::SocketImpl& impl() const;
+  std::shared_ptr<detail::SocketImpl> impl_;
+};
+
+}  // namespace tcpsocket

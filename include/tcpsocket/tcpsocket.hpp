@@ -1,0 +1,10 @@
+// The whole public API of tcpsocket.
+#pragma once
+
+#include "tcpsocket/errors.hpp"
+#include "tcpsocket/event_loop.hpp"
+#include "tcpsocket/events.hpp"
+#include "tcpsocket/options.hpp"
+#include "tcpsocket/tcp_server_socket.hpp"
+#include "tcpsocket/tcp_socket.hpp"
+#include "tcpsocket/version.hpp"

@@ -1,0 +1,100 @@
+// The state an EventLoop shares with its sockets: the io_context, the thread check, the read
+// buffer every socket reads into, the DNS resolver seam, and the list of live sockets that the
+// loop closes when it is destroyed.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace tcpsocket::detail {
+
+class LoopCore;
+
+/// Something open on a loop (a socket or a server). The loop keeps an intrusive list of them so
+/// that destroying the loop can close them all; membership costs two pointers and no allocation.
+class LoopMember {
+ public:
+  LoopMember(const LoopMember&) = delete;
+  LoopMember& operator=(const LoopMember&) = delete;
+
+  /// Closes the descriptor at once and drops every listener and self-reference, firing nothing.
+  /// Called when the loop is destroyed; afterwards the object is an inert "closed" shell.
+  virtual void abandon() noexcept = 0;
+
+ protected:
+  explicit LoopMember(LoopCore& loop) noexcept;
+  virtual ~LoopMember();
+  /// The loop, or nullptr once abandoned.
+  LoopCore* loop() const noexcept { return loop_; }
+  /// Leaves the loop's list (idempotent); loop() is nullptr afterwards.
+  void detach() noexcept;
+
+ private:
+  friend class LoopCore;
+  LoopCore* loop_;
+  LoopMember* prev_ = nullptr;
+  LoopMember* next_ = nullptr;
+};
+
+using Endpoints = std::vector<asio::ip::tcp::endpoint>;
+using ResolveCallback = std::function<void(std::error_code, Endpoints)>;
+/// Resolves `host` (never an IP literal: those skip the resolver) and calls back on the loop thread.
+using Resolver = std::function<void(const std::string& host, std::uint16_t port, ResolveCallback)>;
+
+class LoopCore {
+ public:
+  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+  LoopCore();
+  ~LoopCore();
+
+  asio::io_context& io() noexcept { return io_; }
+
+  /// Throws WrongThreadError if another thread is running this loop.
+  void checkThread() const;
+  /// Marks the calling thread as the one running the loop for the lifetime of the guard.
+  class RunGuard {
+   public:
+    explicit RunGuard(LoopCore& core);
+    ~RunGuard();
+    RunGuard(const RunGuard&) = delete;
+    RunGuard& operator=(const RunGuard&) = delete;
+
+   private:
+    LoopCore& core_;
+  };
+
+  /// The buffer every socket of this loop reads into; its contents live until the next read.
+  std::uint8_t* readBuffer() noexcept { return readBuffer_.get(); }
+
+  void resolve(const std::string& host, std::uint16_t port, ResolveCallback done);
+  void setResolver(Resolver resolver) { resolver_ = std::move(resolver); }
+
+  void reportException(std::exception_ptr error) noexcept;
+  void setExceptionHandler(std::function<void(std::exception_ptr)> handler) {
+    exceptionHandler_ = std::move(handler);
+  }
+
+ private:
+  friend class LoopMember;
+  void link(LoopMember& member) noexcept;
+  void unlink(LoopMember& member) noexcept;
+
+  asio::io_context io_{1};
+  std::atomic<std::thread::id> runner_{};
+  std::unique_ptr<std::uint8_t[]> readBuffer_;
+  Resolver resolver_;
+  std::function<void(std::exception_ptr)> exceptionHandler_;
+  LoopMember* members_ = nullptr;
+};
+
+}  // namespace tcpsocket::detail

@@ -1,0 +1,202 @@
+#include "server_impl.hpp"
+
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "error_names.hpp"
+#include "socket_impl.hpp"
+#include "sys_ops.hpp"
+#include "tcpsocket/errors.hpp"
+#include "tcpsocket/tcp_server_socket.hpp"
+#include "tcpsocket/tcp_socket.hpp"
+
+namespace tcpsocket::detail {
+namespace {
+
+constexpr int kMaxAcceptsPerWakeup = 64;
+constexpr std::chrono::milliseconds kMinBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
+std::string describe(const asio::ip::tcp::endpoint& ep) {
+  const std::string host = ep.address().to_string();
+  const std::string port = std::to_string(ep.port());
+  return ep.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
+}
+
+[[noreturn]] void throwListenError(const std::error_code& ec, const asio::ip::tcp::endpoint& ep) {
+  const std::string where = describe(ep);
+  switch (ec.value()) {
+    case EADDRINUSE: throw AddressInUseError(where + " is already in use");
+    case EADDRNOTAVAIL: throw AddressNotAvailableError(where + " is not an address of this host");
+    case EACCES:
+    case EPERM:
+      throw PermissionDeniedError("the system refused to bind " + where +
+                                  " (ports below 1024 need CAP_NET_BIND_SERVICE)");
+    default: throw NetworkError("cannot listen on " + where + ": " + ec.message());
+  }
+}
+
+// Errors of accept() that concern one pending connection, not the listener (see accept(2)).
+bool skippable(int err) noexcept {
+  switch (err) {
+    case EINTR: case ECONNABORTED: case EPERM: case EPROTO: case ENOPROTOOPT: case EHOSTDOWN:
+    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool outOfResources(int err) noexcept {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+}  // namespace
+
+ServerImpl::ServerImpl(Private, LoopCore& loop, BinaryType binaryType)
+    : LoopMember(loop), binaryType_(binaryType) {}
+
+ServerImpl::~ServerImpl() = default;
+
+void ServerImpl::checkThread() const {
+  if (LoopCore* core = loop()) core->checkThread();
+}
+
+int ServerImpl::nativeHandle() noexcept {
+  return acceptor_ && acceptor_->is_open() ? acceptor_->native_handle() : -1;
+}
+
+std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t port,
+                                               const ServerSocketOptions& options,
+                                               std::uint16_t backlog) {
+  std::error_code ec;
+  const auto address = asio::ip::make_address(options.localAddress, ec);
+  if (ec) {
+    throw InvalidAddressError("\"" + options.localAddress + "\" is not an IPv4 or IPv6 address");
+  }
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  auto s = std::make_shared<ServerImpl>(Private{}, loop, options.binaryType);
+  auto& acceptor = s->acceptor_.emplace(loop.io());
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) throwListenError(ec, endpoint);
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (address.is_v6() && address.is_unspecified()) {
+    acceptor.set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
+  }
+  acceptor.bind(endpoint, ec);
+  if (ec) throwListenError(ec, endpoint);
+  const int depth = backlog == 0 ? asio::socket_base::max_listen_connections : backlog;
+  acceptor.listen(depth, ec);
+  if (ec) throwListenError(ec, endpoint);
+  acceptor.non_blocking(true, ec);
+  s->localPort_ = acceptor.local_endpoint(ec).port();
+  s->listening_ = true;
+  s->self_ = s;
+  s->scheduleAccept();
+  return s;
+}
+
+void ServerImpl::scheduleAccept() {
+  asio::post(loop()->io(), [self = shared_from_this()] { self->acceptReady(); });
+}
+
+void ServerImpl::waitAcceptable() {
+  acceptor_->async_wait(asio::socket_base::wait_read,
+                        [self = shared_from_this()](const std::error_code& ec) {
+                          if (ec != asio::error::operation_aborted) self->acceptReady();
+                        });
+}
+
+void ServerImpl::acceptReady() {
+  for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
+    if (!listening_) return;  // a connect listener may have closed the server
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    const int fd = sys::ops().accept4(acceptor_->native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                                      &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      backoff_ = std::chrono::milliseconds(0);
+      asio::ip::tcp::endpoint endpoint;
+      std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(peerLength, endpoint.capacity()));
+      endpoint.resize(peerLength);
+      if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_)) {
+        TCPSocket socket(std::move(impl));
+        emit(ServerEventType::Connect, socket);
+      }
+      continue;
+    }
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      waitAcceptable();
+      return;
+    }
+    if (skippable(err)) continue;
+    if (outOfResources(err)) {
+      backOff();
+      return;
+    }
+    died(err);
+    return;
+  }
+  scheduleAccept();
+}
+
+// Out of descriptors or memory: retrying at once would spin (the pending connection stays
+// pending), giving up would stop the server for good. Pause, doubling the pause up to 1 s.
+void ServerImpl::backOff() {
+  backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
+  if (!backoffTimer_) backoffTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
+  backoffTimer_->expires_after(backoff_);
+  backoffTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->acceptReady();
+  });
+}
+
+void ServerImpl::died(int err) {
+  listening_ = false;
+  std::error_code ignored;
+  acceptor_->close(ignored);
+  const ErrorInfo info = classifyErrno(err);
+  TCPSocket none;
+  emit(ServerEventType::Error, none, info.name, info.message);
+  release();
+}
+
+void ServerImpl::close() {
+  checkThread();
+  if (!listening_) return;
+  listening_ = false;
+  std::error_code ignored;
+  acceptor_->close(ignored);
+  if (backoffTimer_) backoffTimer_->cancel();
+  release();
+}
+
+void ServerImpl::release() {
+  listeners_.clear();
+  self_.reset();
+}
+
+void ServerImpl::abandon() noexcept {
+  detach();
+  listening_ = false;
+  backoffTimer_.reset();
+  acceptor_.reset();
+  listeners_.clear();
+  auto last = std::move(self_);  // may destroy *this: nothing after this line
+}
+
+void ServerImpl::emit(ServerEventType type, TCPSocket& socket, std::string_view name,
+                      std::string_view message) {
+  TCPServerSocket target(shared_from_this());
+  const TCPServerSocketEvent event{type, target, socket, name, message};
+  LoopCore* core = loop();
+  listeners_.dispatch(static_cast<int>(type), event, [core] {
+    if (core != nullptr) core->reportException(std::current_exception());
+  });
+}
+
+}  // namespace tcpsocket::detail

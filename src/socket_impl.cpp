@@ -1,0 +1,454 @@
+#include "socket_impl.hpp"
+
+#include <asio/post.hpp>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "sys_ops.hpp"
+#include "tcpsocket/errors.hpp"
+#include "tcpsocket/tcp_socket.hpp"
+
+namespace tcpsocket::detail {
+namespace {
+
+constexpr int kMaxReadsPerWakeup = 16;   // then yield to other sockets (fairness)
+constexpr int kMaxWritesPerWakeup = 16;
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr int kSendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;  // never SIGPIPE, never block
+
+bool wouldBlock(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+}  // namespace
+
+std::string addressString(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+SocketImpl::SocketImpl(Private, LoopCore& loop, BinaryType binaryType, ReadyState state)
+    : LoopMember(loop), state_(state), binaryType_(binaryType) {}
+
+SocketImpl::~SocketImpl() = default;
+
+void SocketImpl::checkThread() const {
+  if (LoopCore* core = loop()) core->checkThread();
+}
+
+int SocketImpl::nativeHandle() noexcept {
+  return socket_ && socket_->is_open() ? socket_->native_handle() : -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting
+
+std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
+                                                std::uint16_t port, BinaryType binaryType) {
+  auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType, ReadyState::Connecting);
+  s->host_ = host;
+  s->port_ = port;
+  s->self_ = s;
+  // Started from the loop so that even an immediate failure is reported after open() returns.
+  asio::post(loop.io(), [s] {
+    std::error_code ec;
+    const auto address = asio::ip::make_address(s->host_, ec);
+    if (ec) {
+      s->startResolve(s->host_);
+    } else {
+      s->connectTo(std::make_shared<Endpoints>(1, asio::ip::tcp::endpoint(address, s->port_)), 0,
+                   {});
+    }
+  });
+  return s;
+}
+
+void SocketImpl::startResolve(std::string host) {
+  if (state_ != ReadyState::Connecting) return;
+  loop()->resolve(host, port_, [self = shared_from_this()](std::error_code ec, Endpoints found) {
+    if (self->state_ != ReadyState::Connecting) return;  // closed while resolving
+    if (ec || found.empty()) {
+      self->fail(domainNotFound());
+      return;
+    }
+    self->connectTo(std::make_shared<Endpoints>(std::move(found)), 0, {});
+  });
+}
+
+// Tries each resolved address in turn; the last failure is the one reported.
+void SocketImpl::connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t index,
+                           std::error_code last) {
+  if (state_ != ReadyState::Connecting) return;
+  if (index >= endpoints->size()) {
+    fail(classifyError(last));
+    return;
+  }
+  const asio::ip::tcp::endpoint target = (*endpoints)[index];
+  std::error_code ec;
+  socket_.emplace(loop()->io());
+  socket_->open(target.protocol(), ec);
+  if (ec) {
+    connectTo(std::move(endpoints), index + 1, ec);
+    return;
+  }
+  socket_->async_connect(
+      target, [self = shared_from_this(), endpoints, index](const std::error_code& result) {
+        if (self->state_ != ReadyState::Connecting) return;
+        if (result) {
+          self->connectTo(endpoints, index + 1, result);
+        } else {
+          self->connected();
+        }
+      });
+}
+
+void SocketImpl::connected() {
+  sys::setNoDelay(socket_->native_handle(), true);
+  state_ = ReadyState::Open;
+  emit(SocketEventType::Open);
+  readReady();  // data that arrived with the handshake raised no edge we will see
+}
+
+std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
+                                              const asio::ip::tcp::endpoint& peer,
+                                              BinaryType binaryType) {
+  auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType, ReadyState::Open);
+  std::error_code ec;
+  s->socket_.emplace(loop.io());
+  s->socket_->assign(peer.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    s->socket_.reset();
+    s->state_ = ReadyState::Closed;
+    return nullptr;
+  }
+  sys::setNoDelay(fd, true);
+  s->host_ = addressString(peer.address());
+  s->port_ = peer.port();
+  s->self_ = s;
+  s->scheduleRead();  // after the `connect` event that hands the socket out
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+void SocketImpl::scheduleRead() {
+  if (readArmed_) return;
+  readArmed_ = true;
+  asio::post(loop()->io(), [self = shared_from_this()] { self->readReady(); });
+}
+
+void SocketImpl::waitReadable() {
+  readArmed_ = true;
+  socket_->async_wait(asio::socket_base::wait_read,
+                      [self = shared_from_this()](const std::error_code& ec) {
+                        if (ec == asio::error::operation_aborted) {
+                          self->readArmed_ = false;
+                          return;
+                        }
+                        self->readReady();
+                      });
+}
+
+void SocketImpl::readReady() {
+  readArmed_ = false;
+  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+    // Checked before every read: a listener may have suspended or closed the socket.
+    if (state_ != ReadyState::Open || suspendCount_ > 0 || peerEnded_) return;
+    std::uint8_t* buffer = loop()->readBuffer();
+    const ssize_t n = sys::ops().recv(socket_->native_handle(), buffer, LoopCore::kReadBufferSize, 0);
+    if (n > 0) {
+      const auto size = static_cast<std::size_t>(n);
+      if (binaryType_ == BinaryType::String) {
+        emit(SocketEventType::Data, std::string_view(reinterpret_cast<const char*>(buffer), size));
+      } else {
+        emit(SocketEventType::Data, ArrayBuffer(buffer, size));
+      }
+      // A short read emptied the kernel's queue: the next arrival raises a fresh edge.
+      if (size < LoopCore::kReadBufferSize) {
+        if (state_ == ReadyState::Open && suspendCount_ == 0) waitReadable();
+        return;
+      }
+      continue;
+    }
+    if (n == 0) {
+      peerEnded();
+      return;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (wouldBlock(err)) {
+      waitReadable();
+      return;
+    }
+    fail(classifyErrno(err));
+    return;
+  }
+  scheduleRead();
+}
+
+// The reference keeps a socket whose peer half-closed "open" until its own output is flushed (and
+// then never fires close: §2.5). We finish the flush, then close.
+void SocketImpl::peerEnded() {
+  peerEnded_ = true;
+  if (queue_.empty() && !writeArmed_ && !flushCheckPosted_) finishClose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t counted) {
+  checkThread();
+  if (state_ != ReadyState::Open) {
+    throw InvalidStateError("send() needs readyState \"open\", but it is \"" +
+                            std::string(toString(state_)) + "\"");
+  }
+  const bool full = queue_.bytes() + counted > kSendBufferThreshold;
+  if (full) waitingForDrain_ = true;
+  if (writeFailed_) return !full;  // the posted failure will discard everything anyway
+
+  std::size_t written = 0;
+  if (queue_.empty() && size > 0) {  // straight to the kernel; queue only what it refuses
+    for (;;) {
+      const ssize_t n = sys::ops().send(socket_->native_handle(), data, size, kSendFlags);
+      if (n >= 0) {
+        written = static_cast<std::size_t>(n);
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (!wouldBlock(errno)) {
+        failLater(errno);
+        return !full;
+      }
+      break;
+    }
+  }
+  if (written < size) {
+    queue_.push(data + written, size - written);
+    if (!writeArmed_) waitWritable();
+  } else if (full && queue_.empty()) {
+    scheduleFlushCheck();  // all written at once, but the drain this false promised is still owed
+  }
+  return !full;
+}
+
+void SocketImpl::waitWritable() {
+  writeArmed_ = true;
+  socket_->async_wait(asio::socket_base::wait_write,
+                      [self = shared_from_this()](const std::error_code& ec) {
+                        self->writeArmed_ = false;
+                        if (ec == asio::error::operation_aborted) {
+                          // closeImmediately() cancelled us: the close it started continues here.
+                          if (self->state_ == ReadyState::Closing) self->scheduleFlushCheck();
+                          return;
+                        }
+                        self->writeReady();
+                      });
+}
+
+void SocketImpl::writeReady() {
+  if (state_ == ReadyState::Closed || writeFailed_) return;
+  for (int round = 0; round < kMaxWritesPerWakeup && !queue_.empty(); ++round) {
+    iovec iov[WriteQueue::kMaxIov];
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(queue_.gather(iov, WriteQueue::kMaxIov));
+    std::size_t offered = 0;
+    for (std::size_t i = 0; i < msg.msg_iovlen; ++i) offered += iov[i].iov_len;
+
+    const ssize_t n = sys::ops().sendmsg(socket_->native_handle(), &msg, kSendFlags);
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      if (wouldBlock(err)) {
+        waitWritable();
+      } else {
+        fail(classifyErrno(err));
+      }
+      return;
+    }
+    queue_.consume(static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < offered) {  // the kernel is full: wait for room
+      waitWritable();
+      return;
+    }
+  }
+  if (!queue_.empty()) {  // budget spent while still writable: no edge will come, so post
+    writeArmed_ = true;
+    asio::post(loop()->io(), [self = shared_from_this()] {
+      self->writeArmed_ = false;
+      self->writeReady();
+    });
+    return;
+  }
+  queueEmptied();
+}
+
+void SocketImpl::scheduleFlushCheck() {
+  if (flushCheckPosted_) return;
+  flushCheckPosted_ = true;
+  asio::post(loop()->io(), [self = shared_from_this()] {
+    self->flushCheckPosted_ = false;
+    if (self->state_ == ReadyState::Closed || self->writeFailed_) return;
+    if (self->queue_.empty() && !self->writeArmed_) self->queueEmptied();
+  });
+}
+
+// Everything accepted by send() is in the kernel: owe a drain, then finish a pending close.
+void SocketImpl::queueEmptied() {
+  if (waitingForDrain_) {
+    waitingForDrain_ = false;
+    emit(SocketEventType::Drain);
+  }
+  if (!queue_.empty() || writeArmed_ || flushCheckPosted_) return;  // the listener sent more
+  if (state_ == ReadyState::Closing || (state_ == ReadyState::Open && peerEnded_)) finishClose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suspend, resume, close
+
+void SocketImpl::suspend() {
+  checkThread();
+  ++suspendCount_;
+}
+
+void SocketImpl::resume() {
+  checkThread();
+  if (suspendCount_ == 0) throw InvalidStateError("resume() called on a socket that is not suspended");
+  if (--suspendCount_ == 0 && state_ == ReadyState::Open) scheduleRead();
+}
+
+void SocketImpl::close() {
+  checkThread();
+  if (state_ == ReadyState::Closing || state_ == ReadyState::Closed) return;
+  const bool wasConnecting = state_ == ReadyState::Connecting;
+  state_ = ReadyState::Closing;
+  if (wasConnecting) {
+    // Deviation: the reference reports ConnectionRefusedError here; a close the user asked for is
+    // not an error, so only `close` fires.
+    asio::post(loop()->io(), [self = shared_from_this()] {
+      if (self->state_ != ReadyState::Closing) return;
+      self->state_ = ReadyState::Closed;
+      self->closeDescriptor();
+      self->emit(SocketEventType::Close);
+      self->release();
+    });
+    return;
+  }
+  if (queue_.empty() && !writeArmed_) scheduleFlushCheck();
+}
+
+void SocketImpl::closeImmediately() {
+  checkThread();
+  if (state_ != ReadyState::Open) {
+    close();
+    return;
+  }
+  queue_.clear();
+  waitingForDrain_ = false;
+  if (writeArmed_) {
+    std::error_code ignored;
+    socket_->cancel(ignored);  // a peer that reads nothing must not hold the close up
+  }
+  close();
+}
+
+void SocketImpl::finishClose() {
+  if (state_ == ReadyState::Closed) return;
+  state_ = ReadyState::Closed;
+  if (peerEnded_) {
+    closeDescriptor();
+  } else {
+    lingerThenClose();
+  }
+  emit(SocketEventType::Close);
+  release();
+}
+
+void SocketImpl::fail(ErrorInfo info) {
+  if (state_ == ReadyState::Closed) return;
+  state_ = ReadyState::Closed;  // already "closed" inside onerror
+  queue_.clear();
+  waitingForDrain_ = false;
+  closeDescriptor();
+  emit(SocketEventType::Error, {}, info);
+  emit(SocketEventType::Close);
+  release();
+}
+
+void SocketImpl::failLater(int err) {
+  writeFailed_ = true;
+  asio::post(loop()->io(),
+             [self = shared_from_this(), info = classifyErrno(err)] { self->fail(info); });
+}
+
+// Sends FIN, then reads and discards until the peer's FIN (bounded by a timer) before closing the
+// descriptor: closing with unread input would make the kernel send RST, and a reset can destroy
+// data the peer has not read yet.
+void SocketImpl::lingerThenClose() {
+  const int fd = nativeHandle();
+  if (fd < 0) return;
+  sys::ops().shutdown(fd, SHUT_WR);
+  std::error_code ignored;
+  socket_->cancel(ignored);  // waits of the open socket; from here on only the linger reads wait
+  lingerTimer_ = std::make_unique<asio::steady_timer>(loop()->io(), kLingerTimeout);
+  lingerTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->closeDescriptor();
+  });
+  lingerRead();
+}
+
+void SocketImpl::lingerRead() {
+  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+    const int fd = nativeHandle();
+    if (fd < 0) return;
+    const ssize_t n = sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, 0);
+    if (n > 0 || (n < 0 && errno == EINTR)) continue;
+    if (n < 0 && wouldBlock(errno)) break;
+    closeDescriptor();  // the peer's FIN, or an error: done
+    return;
+  }
+  socket_->async_wait(asio::socket_base::wait_read,
+                      [self = shared_from_this()](const std::error_code& ec) {
+                        if (!ec) self->lingerRead();
+                      });
+}
+
+void SocketImpl::closeDescriptor() noexcept {
+  if (lingerTimer_) lingerTimer_->cancel();
+  if (socket_ && socket_->is_open()) {
+    std::error_code ignored;
+    socket_->close(ignored);
+  }
+}
+
+// After `close` nothing can fire again: drop the listeners (they often capture this socket's own
+// handle, which would otherwise keep it alive forever) and the self-reference.
+void SocketImpl::release() {
+  listeners_.clear();
+  self_.reset();
+}
+
+void SocketImpl::abandon() noexcept {
+  detach();
+  state_ = ReadyState::Closed;
+  queue_.clear();
+  lingerTimer_.reset();
+  socket_.reset();
+  listeners_.clear();
+  auto last = std::move(self_);  // may destroy *this: nothing after this line
+}
+
+void SocketImpl::emit(SocketEventType type, EventData data, ErrorInfo info) {
+  TCPSocket target(shared_from_this());
+  const TCPSocketEvent event{type, target, data, info.name, info.message};
+  LoopCore* core = loop();
+  listeners_.dispatch(static_cast<int>(type), event, [core] {
+    if (core != nullptr) core->reportException(std::current_exception());
+  });
+}
+
+}  // namespace tcpsocket::detail

@@ -1,0 +1,54 @@
+// TCPServerSocket: the public handle over server_impl.cpp.
+#include "tcpsocket/tcp_server_socket.hpp"
+
+#include "server_impl.hpp"
+#include "tcpsocket/errors.hpp"
+#include "tcpsocket/event_loop.hpp"
+
+namespace tcpsocket {
+
+TCPServerSocket::TCPServerSocket() noexcept = default;
+TCPServerSocket::~TCPServerSocket() = default;
+TCPServerSocket::TCPServerSocket(const TCPServerSocket&) noexcept = default;
+TCPServerSocket& TCPServerSocket::operator=(const TCPServerSocket&) noexcept = default;
+TCPServerSocket::TCPServerSocket(TCPServerSocket&&) noexcept = default;
+TCPServerSocket& TCPServerSocket::operator=(TCPServerSocket&&) noexcept = default;
+TCPServerSocket::TCPServerSocket(std::shared_ptr<detail::ServerImpl> impl) noexcept
+    : impl_(std::move(impl)) {}
+
+detail::ServerImpl& TCPServerSocket::impl() const {
+  if (!impl_) throw InvalidStateError("this TCPServerSocket handle refers to no server");
+  return *impl_;
+}
+
+TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
+                                        const ServerSocketOptions& options, std::uint16_t backlog) {
+  loop.core().checkThread();
+  return TCPServerSocket(detail::ServerImpl::listen(loop.core(), port, options, backlog));
+}
+
+std::uint16_t TCPServerSocket::localPort() const { return impl().localPort(); }
+int TCPServerSocket::nativeHandle() const { return impl().nativeHandle(); }
+void TCPServerSocket::close() { impl().close(); }
+
+void TCPServerSocket::onconnect(ServerEventHandler handler) {
+  impl().checkThread();
+  impl().listeners().setAttribute(static_cast<int>(ServerEventType::Connect), std::move(handler));
+}
+
+void TCPServerSocket::onerror(ServerEventHandler handler) {
+  impl().checkThread();
+  impl().listeners().setAttribute(static_cast<int>(ServerEventType::Error), std::move(handler));
+}
+
+ListenerId TCPServerSocket::addEventListener(ServerEventType type, ServerEventHandler handler) {
+  impl().checkThread();
+  return impl().listeners().add(static_cast<int>(type), std::move(handler));
+}
+
+void TCPServerSocket::removeEventListener(ListenerId id) {
+  impl().checkThread();
+  impl().listeners().remove(id);
+}
+
+}  // namespace tcpsocket

@@ -1,0 +1,105 @@
+// TCPSocket: the public handle; argument conversions of the WebIDL overloads live here, the state
+// machine in socket_impl.cpp.
+#include "tcpsocket/tcp_socket.hpp"
+
+#include <algorithm>
+
+#include "socket_impl.hpp"
+#include "tcpsocket/errors.hpp"
+#include "tcpsocket/event_loop.hpp"
+
+namespace tcpsocket {
+
+TCPSocket::TCPSocket() noexcept = default;
+TCPSocket::~TCPSocket() = default;
+TCPSocket::TCPSocket(const TCPSocket&) noexcept = default;
+TCPSocket& TCPSocket::operator=(const TCPSocket&) noexcept = default;
+TCPSocket::TCPSocket(TCPSocket&&) noexcept = default;
+TCPSocket& TCPSocket::operator=(TCPSocket&&) noexcept = default;
+TCPSocket::TCPSocket(std::shared_ptr<detail::SocketImpl> impl) noexcept : impl_(std::move(impl)) {}
+
+detail::SocketImpl& TCPSocket::impl() const {
+  if (!impl_) throw InvalidStateError("this TCPSocket handle refers to no socket");
+  return *impl_;
+}
+
+TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t port,
+                          const SocketOptions& options) {
+  loop.core().checkThread();
+  if (options.useSecureTransport) {
+    throw NotSupportedError("useSecureTransport: TLS is not available in this version yet");
+  }
+  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, options.binaryType));
+}
+
+const std::string& TCPSocket::host() const { return impl().host(); }
+std::uint16_t TCPSocket::port() const { return impl().port(); }
+bool TCPSocket::ssl() const { return false; }
+std::uint64_t TCPSocket::bufferedAmount() const { return impl().bufferedAmount(); }
+ReadyState TCPSocket::readyState() const { return impl().readyState(); }
+BinaryType TCPSocket::binaryType() const { return impl().binaryType(); }
+int TCPSocket::nativeHandle() const { return impl().nativeHandle(); }
+
+bool TCPSocket::send(std::string_view data) {
+  return impl().send(reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), data.size());
+}
+
+// WebIDL ByteString conversion: it happens before the call, so it throws whatever the state.
+bool TCPSocket::send(std::u16string_view data) {
+  std::string bytes(data.size(), '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (data[i] > 0xFF) {
+      throw TypeError("send(): character " + std::to_string(static_cast<unsigned>(data[i])) +
+                      " at index " + std::to_string(i) + " is not a byte (ByteString is Latin-1)");
+    }
+    bytes[i] = static_cast<char>(data[i]);
+  }
+  return send(std::string_view(bytes));
+}
+
+bool TCPSocket::send(ArrayBuffer data, std::uint32_t byteOffset,
+                     std::optional<std::uint32_t> byteLength) {
+  const std::uint64_t length = data.size();
+  const std::uint64_t offset = std::min<std::uint64_t>(length, byteOffset);
+  const std::uint64_t counted = byteLength ? *byteLength : length;  // unclamped, as the reference
+  const std::uint64_t size = std::min(length - offset, counted);
+  return impl().send(data.data() + offset, static_cast<std::size_t>(size), counted);
+}
+
+void TCPSocket::suspend() { impl().suspend(); }
+void TCPSocket::resume() { impl().resume(); }
+void TCPSocket::close() { impl().close(); }
+void TCPSocket::closeImmediately() { impl().closeImmediately(); }
+
+void TCPSocket::upgradeToSecure() {
+  impl().checkThread();
+  if (impl().readyState() != ReadyState::Open) {
+    throw InvalidStateError("upgradeToSecure() needs readyState \"open\"");
+  }
+  throw NotSupportedError("upgradeToSecure(): TLS is not available in this version yet");
+}
+
+namespace {
+void setHandler(detail::SocketImpl& impl, SocketEventType type, SocketEventHandler handler) {
+  impl.checkThread();
+  impl.listeners().setAttribute(static_cast<int>(type), std::move(handler));
+}
+}  // namespace
+
+void TCPSocket::onopen(SocketEventHandler h) { setHandler(impl(), SocketEventType::Open, std::move(h)); }
+void TCPSocket::ondata(SocketEventHandler h) { setHandler(impl(), SocketEventType::Data, std::move(h)); }
+void TCPSocket::ondrain(SocketEventHandler h) { setHandler(impl(), SocketEventType::Drain, std::move(h)); }
+void TCPSocket::onerror(SocketEventHandler h) { setHandler(impl(), SocketEventType::Error, std::move(h)); }
+void TCPSocket::onclose(SocketEventHandler h) { setHandler(impl(), SocketEventType::Close, std::move(h)); }
+
+ListenerId TCPSocket::addEventListener(SocketEventType type, SocketEventHandler handler) {
+  impl().checkThread();
+  return impl().listeners().add(static_cast<int>(type), std::move(handler));
+}
+
+void TCPSocket::removeEventListener(ListenerId id) {
+  impl().checkThread();
+  impl().listeners().remove(id);
+}
+
+}  // namespace tcpsocket
