@@ -1,0 +1,246 @@
+// The error event's names (reference §6.1, with our deviation that connect failures tell their
+// true cause), failures injected through the syscall and resolver seams, resets and half-closes.
+#include <gtest/gtest.h>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <cerrno>
+
+#include "error_names.hpp"
+#include "loop_core.hpp"
+#include "support/pair.hpp"
+#include "sys_ops.hpp"
+
+namespace test {
+namespace {
+
+class ErrorsAndFaults : public ::testing::Test {
+ protected:
+  ts::EventLoop loop;
+};
+
+TEST(ErrorNames, ErrnoMapsToTheReferenceNames) {
+  using tcpsocket::detail::classifyErrno;
+  EXPECT_EQ(classifyErrno(ECONNREFUSED).name, "ConnectionRefusedError");
+  EXPECT_EQ(classifyErrno(EHOSTUNREACH).name, "ConnectionRefusedError");
+  EXPECT_EQ(classifyErrno(ETIMEDOUT).name, "NetworkTimeoutError");
+  EXPECT_EQ(classifyErrno(ECONNRESET).name, "NetworkError");
+  EXPECT_EQ(classifyErrno(EPIPE).name, "NetworkError");
+  EXPECT_EQ(classifyErrno(ECONNRESET).message, "Network");
+  EXPECT_EQ(tcpsocket::detail::classifyError(asio::error::host_not_found).name,
+            "DomainNotFoundError");
+  EXPECT_EQ(tcpsocket::detail::classifyError(asio::error::eof).name, "NetworkInterruptError");
+}
+
+TEST_F(ErrorsAndFaults, UnknownHostIsDomainNotFound) {
+  // Through the resolver seam: no DNS server is reachable from tests.
+  loop.core().setResolver([this](const std::string& host, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+    EXPECT_EQ(host, "no-such-host.invalid");
+    asio::post(loop.core().io(), [done] { done(asio::error::host_not_found, {}); });
+  });
+  auto sock = ts::TCPSocket::open(loop, "no-such-host.invalid", 80);
+  Recorder events(sock);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"error:DomainNotFoundError:Network", "close"}));
+  EXPECT_EQ(sock.host(), "no-such-host.invalid");
+}
+
+TEST_F(ErrorsAndFaults, CloseWhileResolvingDoesNotWaitForDns) {
+  tcpsocket::detail::ResolveCallback pending;
+  loop.core().setResolver([&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+    pending = std::move(done);  // never answers by itself
+  });
+  auto sock = ts::TCPSocket::open(loop, "slow.example", 80);
+  Recorder events(sock);
+  runFor(loop, 10ms);
+  sock.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  ASSERT_TRUE(pending);
+  pending({}, {});  // a late answer is ignored
+  runFor(loop, 10ms);
+  EXPECT_EQ(events.events, std::vector<std::string>{"close"});
+}
+
+TEST_F(ErrorsAndFaults, LocalhostResolvesThroughTheSystemResolver) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "::"});
+  auto sock = ts::TCPSocket::open(loop, "localhost", server.localPort());
+  Recorder events(sock);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") || events.closed(); }));
+  EXPECT_EQ(events.events, std::vector<std::string>{"open"});
+  EXPECT_EQ(sock.host(), "localhost");
+}
+
+TEST_F(ErrorsAndFaults, ResetByPeerIsNetworkErrorThenClose) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer;
+  ASSERT_TRUE(runUntil(loop, [&] {
+    if (!peer.valid()) {
+      const int fd = listener.tryAccept();
+      if (fd >= 0) peer = RawConn(fd);
+    }
+    return peer.valid() && events.has("open");
+  }));
+  peer.reset();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+}
+
+// A write failure detected inside send() is reported later, never from inside the call.
+TEST_F(ErrorsAndFaults, InjectedEpipeOnSendIsReportedAsyncAsErrorThenClose) {
+  Pair p(loop);
+  p.waitConnected();
+  tcpsocket::sys::Ops failing = tcpsocket::sys::realOps();
+  failing.send = [](int, const void*, size_t, int) -> ssize_t {
+    errno = EPIPE;
+    return -1;
+  };
+  tcpsocket::sys::ScopedOps inject(failing);
+  EXPECT_TRUE(p.client.send(std::string_view("doomed")));
+  EXPECT_EQ(p.client.readyState(), ts::ReadyState::Open);
+  EXPECT_NO_THROW(p.client.send(std::string_view("more")));
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+}
+
+// The kernel taking a few bytes at a time must not lose, duplicate or reorder anything.
+TEST_F(ErrorsAndFaults, InjectedShortWritesKeepEveryByteInOrder) {
+  Pair p(loop);
+  p.waitConnected();
+  tcpsocket::sys::Ops stingy = tcpsocket::sys::realOps();
+  stingy.send = [](int fd, const void* buf, size_t len, int flags) -> ssize_t {
+    static int calls = 0;
+    if (++calls % 3 == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return ::send(fd, buf, std::min<size_t>(len, 7), flags);
+  };
+  stingy.sendmsg = [](int fd, const msghdr* msg, int flags) -> ssize_t {
+    msghdr one = *msg;
+    one.msg_iovlen = 1;
+    iovec first = msg->msg_iov[0];
+    first.iov_len = std::min<size_t>(first.iov_len, 1000);
+    one.msg_iov = &first;
+    return ::sendmsg(fd, &one, flags);
+  };
+  tcpsocket::sys::ScopedOps inject(stingy);
+  std::string expected;
+  for (int i = 0; i < 200; ++i) {
+    const auto chunk = randomBytes(1 + (i * 37) % 3000, static_cast<std::uint32_t>(i));
+    p.client.send(chunk);
+    expected += asString(chunk);
+  }
+  p.client.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->closed(); }));
+  EXPECT_EQ(p.serverEvents->received, expected);
+  EXPECT_FALSE(p.clientEvents.has("error"));
+}
+
+TEST_F(ErrorsAndFaults, InjectedResetOnReadIsNetworkError) {
+  Pair p(loop);
+  p.waitConnected();
+  tcpsocket::sys::Ops failing = tcpsocket::sys::realOps();
+  failing.recv = [](int, void*, size_t, int) -> ssize_t {
+    errno = ECONNRESET;
+    return -1;
+  };
+  tcpsocket::sys::ScopedOps inject(failing);
+  p.server.send(std::string_view("wake the reader"));
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+}
+
+// Deviation from the reference (§2.5): a peer half-close while our output is queued used to leave
+// the socket open forever. We flush, then close.
+TEST_F(ErrorsAndFaults, PeerHalfCloseWithQueuedOutputStillEndsInClose) {
+  RawListener listener("127.0.0.1", 4096);
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.binaryType = ts::BinaryType::ArrayBuffer});
+  Recorder events(sock);
+  RawConn peer;
+  ASSERT_TRUE(runUntil(loop, [&] {
+    if (!peer.valid()) {
+      const int fd = listener.tryAccept();
+      if (fd >= 0) peer = RawConn(fd);
+    }
+    return peer.valid() && events.has("open");
+  }));
+  std::string sent;
+  const auto chunk = randomBytes(65536, 3);
+  for (int i = 0; i < 2000 && sock.bufferedAmount() == 0; ++i) {
+    sock.send(chunk);
+    sent += asString(chunk);
+  }
+  ASSERT_GT(sock.bufferedAmount(), 0u);
+  peer.shutdownWrite();
+  runFor(loop, 30ms);
+  EXPECT_EQ(sock.readyState(), ts::ReadyState::Open) << "still flushing";
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return events.closed() && peer.eof();
+  }));
+  EXPECT_EQ(peer.received(), sent);
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+}
+
+TEST_F(ErrorsAndFaults, PeerHalfCloseWithNothingQueuedClosesAtOnce) {
+  Pair p(loop);
+  p.waitConnected();
+  ::shutdown(p.server.nativeHandle(), SHUT_WR);
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "close"}));
+}
+
+// A peer still sending when we close must not turn our close into a reset that destroys what we
+// sent: we linger, discarding its input, until its FIN.
+TEST_F(ErrorsAndFaults, CloseWhilePeerStillSendsDeliversOurDataWithoutReset) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer;
+  ASSERT_TRUE(runUntil(loop, [&] {
+    if (!peer.valid()) {
+      const int fd = listener.tryAccept();
+      if (fd >= 0) peer = RawConn(fd);
+    }
+    return peer.valid() && events.has("open");
+  }));
+  const auto reply = randomBytes(200000, 4);
+  sock.send(reply);
+  sock.close();
+  peer.writeAll(std::string(100000, 'z'));  // arrives after our close()
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof() || peer.failed();
+  }));
+  EXPECT_FALSE(peer.failed()) << "no reset";
+  EXPECT_EQ(peer.received(), asString(reply));
+  peer.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "drain", "close"}));
+}
+
+TEST_F(ErrorsAndFaults, AcceptOutOfDescriptorsBacksOffAndRecovers) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  static int failuresLeft;
+  failuresLeft = 3;
+  tcpsocket::sys::Ops exhausted = tcpsocket::sys::realOps();
+  exhausted.accept4 = [](int fd, sockaddr* addr, socklen_t* len, int flags) -> int {
+    if (failuresLeft > 0) {
+      --failuresLeft;
+      errno = EMFILE;
+      return -1;
+    }
+    return ::accept4(fd, addr, len, flags);
+  };
+  tcpsocket::sys::ScopedOps inject(exhausted);
+  std::vector<ts::TCPSocket> accepted;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 1; }));
+  EXPECT_EQ(failuresLeft, 0);
+}
+
+}  // namespace
+}  // namespace test

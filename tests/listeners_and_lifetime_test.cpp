@@ -1,0 +1,208 @@
+// EventTarget behaviour of the listener lists, exceptions in listeners, socket lifetime without
+// handles, and the loop's thread rules.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/pair.hpp"
+
+namespace test {
+namespace {
+
+class ListenersAndLifetime : public ::testing::Test {
+ protected:
+  ts::EventLoop loop;
+};
+
+TEST_F(ListenersAndLifetime, HandlerAttributeKeepsItsPlaceAndListenersRunInOrder) {
+  Pair p(loop);
+  p.waitConnected();
+  std::vector<std::string> order;
+  p.client.ondata([&](const ts::TCPSocketEvent&) { order.push_back("attr1"); });
+  p.client.addEventListener(ts::SocketEventType::Data,
+                            [&](const ts::TCPSocketEvent&) { order.push_back("listener"); });
+  p.client.ondata([&](const ts::TCPSocketEvent&) { order.push_back("attr2"); });  // replaces in place
+  p.server.send(std::string_view("x"));
+  ASSERT_TRUE(runUntil(loop, [&] { return order.size() == 2; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"attr2", "listener"}));
+  order.clear();
+  p.client.ondata(nullptr);
+  p.server.send(std::string_view("y"));
+  ASSERT_TRUE(runUntil(loop, [&] { return order.size() == 1; }));
+  EXPECT_EQ(order, std::vector<std::string>{"listener"});
+}
+
+TEST_F(ListenersAndLifetime, RemoveEventListenerAndRemovalDuringDispatch) {
+  Pair p(loop);
+  p.waitConnected();
+  int first = 0, second = 0;
+  ts::ListenerId secondId = 0;
+  p.client.addEventListener(ts::SocketEventType::Data, [&](const ts::TCPSocketEvent& e) {
+    ++first;
+    e.target.removeEventListener(secondId);  // removed before it is reached: not called
+  });
+  secondId = p.client.addEventListener(ts::SocketEventType::Data,
+                                       [&](const ts::TCPSocketEvent&) { ++second; });
+  p.server.send(std::string_view("x"));
+  ASSERT_TRUE(runUntil(loop, [&] { return first == 1; }));
+  EXPECT_EQ(second, 0);
+}
+
+TEST_F(ListenersAndLifetime, ListenerAddedDuringDispatchSeesOnlyLaterEvents) {
+  Pair p(loop);
+  p.waitConnected();
+  int late = 0;
+  bool added = false;
+  p.client.ondata([&](const ts::TCPSocketEvent& e) {
+    if (!added) {
+      added = true;
+      e.target.addEventListener(ts::SocketEventType::Data, [&](const ts::TCPSocketEvent&) { ++late; });
+    }
+  });
+  p.server.send(std::string_view("a"));
+  ASSERT_TRUE(runUntil(loop, [&] { return added; }));
+  EXPECT_EQ(late, 0);
+  p.server.send(std::string_view("b"));
+  ASSERT_TRUE(runUntil(loop, [&] { return late == 1; }));
+}
+
+TEST_F(ListenersAndLifetime, ThrowingListenerIsReportedAndOthersStillRun) {
+  std::vector<std::string> reported;
+  loop.setExceptionHandler([&](std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      reported.push_back(ex.what());
+    }
+  });
+  Pair p(loop);
+  p.client.onopen([](const ts::TCPSocketEvent&) { throw std::runtime_error("boom"); });
+  p.waitConnected();
+  EXPECT_EQ(reported, std::vector<std::string>{"boom"});
+  EXPECT_TRUE(p.clientEvents.has("open")) << "the recorder, added earlier, still ran";
+  p.client.send(std::string_view("still works"));
+  ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->received == "still works"; }));
+}
+
+TEST_F(ListenersAndLifetime, OpenSocketLivesOnWithoutHandlesAndIsFreedAfterClose) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  std::string echoed;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    // The accepted socket's only handle is the event's; the listener keeps none.
+    e.socket.ondata([](const ts::TCPSocketEvent& d) {
+      d.target.send(std::get<std::string_view>(d.data));
+      d.target.close();
+    });
+  });
+  auto sentinel = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = sentinel;
+  {
+    auto client = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
+    // The listener captures its own socket (a cycle) and the sentinel.
+    client.ondata([&echoed, client, sentinel](const ts::TCPSocketEvent& e) {
+      echoed += std::get<std::string_view>(e.data);
+    });
+    client.onopen([](const ts::TCPSocketEvent& e) { e.target.send(std::string_view("ping")); });
+  }
+  sentinel.reset();
+  ASSERT_TRUE(runUntil(loop, [&] { return echoed == "ping" && watch.expired(); }))
+      << "after close the listeners (and what they capture) are released";
+}
+
+TEST_F(ListenersAndLifetime, DestroyingTheLoopClosesEverythingSilently) {
+  const int fdsBefore = openFdCount();
+  ts::TCPSocket survivor;
+  ts::TCPServerSocket serverHandle;
+  {
+    ts::EventLoop local;
+    serverHandle = ts::TCPServerSocket::listen(local, 0, {.localAddress = "127.0.0.1"});
+    std::vector<ts::TCPSocket> accepted;
+    serverHandle.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
+    survivor = ts::TCPSocket::open(local, "127.0.0.1", serverHandle.localPort());
+    ASSERT_TRUE(runUntil(local, [&] { return accepted.size() == 1; }));
+    survivor.send(sequence(1 << 20));  // something queued too
+  }
+  EXPECT_EQ(survivor.readyState(), ts::ReadyState::Closed);
+  EXPECT_EQ(survivor.nativeHandle(), -1);
+  EXPECT_EQ(serverHandle.nativeHandle(), -1);
+  EXPECT_THROW(survivor.send(std::string_view("x")), ts::InvalidStateError);
+  survivor.close();  // harmless on the inert shell
+  EXPECT_EQ(openFdCount(), fdsBefore);
+}
+
+TEST_F(ListenersAndLifetime, CallingFromAnotherThreadWhileLoopRunsThrows) {
+  Pair p(loop);
+  p.waitConnected();
+  std::atomic<bool> threw{false};
+  std::atomic<bool> done{false};
+  std::thread other;
+  loop.post([&] {
+    other = std::thread([&] {
+      try {
+        p.client.send(std::string_view("x"));
+      } catch (const ts::WrongThreadError&) {
+        threw = true;
+      }
+      done = true;
+    });
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return done.load(); }));
+  other.join();
+  EXPECT_TRUE(threw.load());
+}
+
+TEST_F(ListenersAndLifetime, PostFromAnotherThreadRunsOnTheLoop) {
+  std::atomic<int> ran{0};
+  std::thread::id ranOn;
+  std::thread poster([&] {
+    loop.post([&] {
+      ranOn = std::this_thread::get_id();
+      ++ran;
+    });
+  });
+  poster.join();
+  ASSERT_TRUE(runUntil(loop, [&] { return ran.load() == 1; }));
+  EXPECT_EQ(ranOn, std::this_thread::get_id());
+}
+
+TEST_F(ListenersAndLifetime, StopEndsRun) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // keeps run() busy
+  loop.post([&] { loop.stop(); });
+  loop.run();  // returns only because of stop()
+  SUCCEED();
+}
+
+TEST_F(ListenersAndLifetime, RunUntilReportsItsCondition) {
+  int n = 0;
+  loop.post([&] { ++n; });
+  EXPECT_TRUE(loop.runUntil([&] { return n == 1; }, 1000ms));
+  EXPECT_FALSE(loop.runUntil([&] { return n == 2; }, 10ms));
+}
+
+TEST_F(ListenersAndLifetime, ManyShortConnectionsLeakNoDescriptors) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  server.onconnect([](const ts::TCPServerSocketEvent& e) {
+    e.socket.ondata([](const ts::TCPSocketEvent& d) {
+      d.target.send(std::get<std::string_view>(d.data));
+    });
+  });
+  runFor(loop, 10ms);
+  const int baseline = openFdCount();
+  int done = 0;
+  constexpr int kConnections = 500;
+  for (int i = 0; i < kConnections; ++i) {
+    auto c = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
+    c.onopen([](const ts::TCPSocketEvent& e) { e.target.send(std::string_view("x")); });
+    c.ondata([](const ts::TCPSocketEvent& e) { e.target.close(); });
+    c.onclose([&](const ts::TCPSocketEvent&) { ++done; });
+    if (i % 50 == 49) {
+      ASSERT_TRUE(runUntil(loop, [&] { return done == i + 1; }));
+    }
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return done == kConnections; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return openFdCount() == baseline; }, 5000ms))
+      << "open fds: " << openFdCount() << " baseline: " << baseline;
+}
+
+}  // namespace
+}  // namespace test
