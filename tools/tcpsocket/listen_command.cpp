@@ -1,0 +1,152 @@
+// `tcpsocket listen`: echo, discard and chat servers on the public API, with backpressure
+// (send()'s false + suspend, drain + resume) and a bounded graceful shutdown on SIGINT/SIGTERM.
+#include "listen_command.hpp"
+
+#include <tcpsocket/tcpsocket.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "shutdown_signal.hpp"
+
+namespace tcpsocket::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kMaxLine = 64 * 1024;               // a longer chat line is relayed in pieces
+constexpr std::uint64_t kChatBacklogLimit = 1u << 20;     // a chat reader this far behind is cut off
+constexpr auto kShutdownDeadline = 4000ms;                // then whatever is left is dropped
+
+std::string hostPort(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+struct Connection {
+  TCPSocket socket;
+  bool paused = false;  // suspended until our output drains
+  std::string partialLine;
+};
+
+class Server {
+ public:
+  Server(EventLoop& loop, const ListenOptions& options, bool verbose)
+      : loop_(loop), options_(options), verbose_(verbose) {}
+
+  void start() {
+    ServerSocketOptions serverOptions;
+    serverOptions.binaryType = BinaryType::ArrayBuffer;
+    serverOptions.localAddress = options_.host;
+    server_ = TCPServerSocket::listen(loop_, options_.port, serverOptions, options_.backlog);
+    server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
+    server_.onerror([this](const TCPServerSocketEvent& e) {
+      std::cerr << "tcpsocket: " << e.name << ": the listener stopped unexpectedly\n";
+      failed_ = true;
+      loop_.stop();
+    });
+    std::printf("listening on %s\n", hostPort(options_.host, server_.localPort()).c_str());
+    std::fflush(stdout);
+  }
+
+  bool failed() const { return failed_; }
+
+  /// Stop accepting, let every connection flush what it owes, give up at the deadline.
+  void shutdown() {
+    server_.close();
+    for (auto& [id, c] : connections_) c.socket.close();
+    loop_.runUntil([this] { return connections_.empty(); }, kShutdownDeadline);
+  }
+
+ private:
+  void accept(TCPSocket socket) {
+    const std::uint64_t id = ++lastId_;
+    connections_.emplace(id, Connection{socket, false, {}});
+    log("connection from " + hostPort(socket.host(), socket.port()));
+    socket.ondata([this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
+    socket.ondrain([this, id](const TCPSocketEvent&) { drained(id); });
+    socket.onerror([this](const TCPSocketEvent& e) {
+      log(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
+    });
+    socket.onclose([this, id](const TCPSocketEvent& e) {
+      log("closed " + hostPort(e.target.host(), e.target.port()));
+      connections_.erase(id);
+    });
+  }
+
+  void received(std::uint64_t id, ArrayBuffer bytes) {
+    Connection& c = connections_.at(id);
+    switch (options_.mode) {
+      case Mode::Discard:
+        return;
+      case Mode::Echo:
+        if (!c.socket.send(bytes) && !c.paused) pause(c);
+        return;
+      case Mode::Chat:
+        relayLines(id, c, bytes);
+        return;
+    }
+  }
+
+  void relayLines(std::uint64_t from, Connection& c, ArrayBuffer bytes) {
+    for (const std::uint8_t byte : bytes) {
+      c.partialLine.push_back(static_cast<char>(byte));
+      if (byte != '\n' && c.partialLine.size() < kMaxLine) continue;
+      for (auto& [id, other] : connections_) {
+        if (id == from || other.socket.readyState() != ReadyState::Open) continue;
+        if (other.socket.bufferedAmount() > kChatBacklogLimit) {
+          log("cutting off a chat reader that fell too far behind");
+          other.socket.closeImmediately();
+          continue;
+        }
+        other.socket.send(std::string_view(c.partialLine));
+      }
+      c.partialLine.clear();
+    }
+  }
+
+  void pause(Connection& c) {
+    c.paused = true;
+    c.socket.suspend();
+  }
+
+  void drained(std::uint64_t id) {
+    auto it = connections_.find(id);
+    if (it == connections_.end() || !it->second.paused) return;
+    it->second.paused = false;
+    it->second.socket.resume();
+  }
+
+  void log(const std::string& line) {
+    if (verbose_) std::cerr << "tcpsocket: " << line << '\n';
+  }
+
+  EventLoop& loop_;
+  ListenOptions options_;
+  bool verbose_;
+  bool failed_ = false;
+  TCPServerSocket server_;
+  std::unordered_map<std::uint64_t, Connection> connections_;
+  std::uint64_t lastId_ = 0;
+};
+
+}  // namespace
+
+int runListen(const ListenOptions& options, bool verbose) {
+  if (!options.tlsCert.empty()) {
+    throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
+  }
+  EventLoop loop;
+  ShutdownSignal signal(loop, [&loop] { loop.stop(); });
+  Server server(loop, options, verbose);
+  server.start();
+  loop.run();
+  if (server.failed()) return 1;
+  server.shutdown();
+  return 0;
+}
+
+}  // namespace tcpsocket::cli

@@ -1,0 +1,127 @@
+#include "options.hpp"
+
+#include <charconv>
+
+namespace tcpsocket::cli {
+
+const char* usageText() {
+  return R"(tcpsocket - the Firefox OS TCP Socket API as a command-line server and client
+
+Usage:
+  tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
+                   [--tls-cert FILE --tls-key FILE] [--verbose]
+  tcpsocket connect HOST PORT [--tls] [--ca FILE] [--verbose]
+  tcpsocket --help | --version
+
+listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
+         --host     address to bind (default 127.0.0.1; "::" for IPv6 and IPv4)
+         --port     port to bind (default 0: the system picks one, shown in the line above)
+         --backlog  listen queue length (default 0: the system's maximum)
+         --mode     echo: send every byte back; discard: drop input; chat: relay each line
+                    to every other client
+connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
+         stdin it half-closes and waits for the peer to close.
+
+Examples:
+  tcpsocket listen --port 7000            # then: nc 127.0.0.1 7000
+  tcpsocket listen --host :: --mode chat
+  echo hello | tcpsocket connect 127.0.0.1 7000
+
+Exit status: 0 success, 1 runtime error, 2 usage error. Errors are one line on stderr:
+  tcpsocket: <ErrorName>: <what happened>
+)";
+}
+
+std::uint16_t parsePort(const std::string& flag, const std::string& text) {
+  unsigned value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value > 65535) {
+    throw UsageError(flag + " expects a number from 0 to 65535, got '" + text + "'");
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+namespace {
+
+Mode parseMode(const std::string& text) {
+  if (text == "echo") return Mode::Echo;
+  if (text == "discard") return Mode::Discard;
+  if (text == "chat") return Mode::Chat;
+  throw UsageError("--mode expects echo, discard or chat, got '" + text + "'");
+}
+
+// Walks the arguments, handing each flag its value.
+class Cursor {
+ public:
+  explicit Cursor(const std::vector<std::string>& args) : args_(args) {}
+  bool done() const { return i_ >= args_.size(); }
+  const std::string& next() { return args_[i_++]; }
+  const std::string& valueOf(const std::string& flag) {
+    if (done()) throw UsageError(flag + " needs a value");
+    return next();
+  }
+
+ private:
+  const std::vector<std::string>& args_;
+  std::size_t i_ = 0;
+};
+
+void parseListen(Cursor& c, Command& cmd) {
+  auto& o = cmd.listen;
+  while (!c.done()) {
+    const std::string& arg = c.next();
+    if (arg == "--host") o.host = c.valueOf(arg);
+    else if (arg == "--port") o.port = parsePort(arg, c.valueOf(arg));
+    else if (arg == "--backlog") o.backlog = parsePort(arg, c.valueOf(arg));
+    else if (arg == "--mode") o.mode = parseMode(c.valueOf(arg));
+    else if (arg == "--tls-cert") o.tlsCert = c.valueOf(arg);
+    else if (arg == "--tls-key") o.tlsKey = c.valueOf(arg);
+    else if (arg == "--verbose") cmd.verbose = true;
+    else throw UsageError("unknown argument '" + arg + "' for listen");
+  }
+  if (o.tlsCert.empty() != o.tlsKey.empty()) {
+    throw UsageError("--tls-cert and --tls-key go together");
+  }
+}
+
+void parseConnect(Cursor& c, Command& cmd) {
+  auto& o = cmd.connect;
+  std::vector<std::string> positional;
+  while (!c.done()) {
+    const std::string& arg = c.next();
+    if (arg == "--tls") o.tls = true;
+    else if (arg == "--ca") o.caFile = c.valueOf(arg);
+    else if (arg == "--verbose") cmd.verbose = true;
+    else if (arg.starts_with("--")) throw UsageError("unknown argument '" + arg + "' for connect");
+    else positional.push_back(arg);
+  }
+  if (positional.size() != 2) throw UsageError("connect needs HOST and PORT");
+  o.host = positional[0];
+  o.port = parsePort("PORT", positional[1]);
+}
+
+}  // namespace
+
+Command parse(const std::vector<std::string>& args) {
+  Command cmd;
+  if (args.empty()) throw UsageError("missing command (listen or connect); see --help");
+  Cursor c(args);
+  const std::string& first = c.next();
+  if (first == "--help" || first == "-h" || first == "help") {
+    cmd.kind = Command::Kind::Help;
+  } else if (first == "--version") {
+    cmd.kind = Command::Kind::Version;
+  } else if (first == "listen") {
+    cmd.kind = Command::Kind::Listen;
+    parseListen(c, cmd);
+  } else if (first == "connect") {
+    cmd.kind = Command::Kind::Connect;
+    parseConnect(c, cmd);
+  } else {
+    throw UsageError("unknown command '" + first + "'; see --help");
+  }
+  return cmd;
+}
+
+}  // namespace tcpsocket::cli

@@ -1,0 +1,51 @@
+// Command-line parsing of the tcpsocket tool. Pure: no I/O, so it is unit-tested directly.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tcpsocket::cli {
+
+/// A bad command line; main prints "tcpsocket: UsageError: <what>" and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Mode { Echo, Discard, Chat };
+
+struct ListenOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::uint16_t backlog = 0;
+  Mode mode = Mode::Echo;
+  std::string tlsCert;
+  std::string tlsKey;
+};
+
+struct ConnectOptions {
+  std::string host;
+  std::uint16_t port = 0;
+  bool tls = false;
+  std::string caFile;
+};
+
+struct Command {
+  enum class Kind { Help, Version, Listen, Connect } kind = Kind::Help;
+  bool verbose = false;
+  ListenOptions listen;
+  ConnectOptions connect;
+};
+
+/// Parses argv[1..]; throws UsageError naming the offending argument.
+Command parse(const std::vector<std::string>& args);
+
+/// Parses a port number "0".."65535".
+std::uint16_t parsePort(const std::string& flag, const std::string& text);
+
+const char* usageText();
+
+}  // namespace tcpsocket::cli
