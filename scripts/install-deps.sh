@@ -3,7 +3,7 @@
 # what is missing, and runs apt-get update only when something is.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd)
+packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3)
 
 missing=()
 for p in "${packages[@]}"; do
