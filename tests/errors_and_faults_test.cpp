@@ -74,14 +74,7 @@ TEST_F(ErrorsAndFaults, ResetByPeerIsNetworkErrorThenClose) {
   RawListener listener;
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
   Recorder events(sock);
-  RawConn peer;
-  ASSERT_TRUE(runUntil(loop, [&] {
-    if (!peer.valid()) {
-      const int fd = listener.tryAccept();
-      if (fd >= 0) peer = RawConn(fd);
-    }
-    return peer.valid() && events.has("open");
-  }));
+  RawConn peer = acceptWhenOpen(loop, listener, events);
   peer.reset();
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
   EXPECT_EQ(events.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
@@ -158,14 +151,7 @@ TEST_F(ErrorsAndFaults, PeerHalfCloseWithQueuedOutputStillEndsInClose) {
   RawListener listener("127.0.0.1", 4096);
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.binaryType = ts::BinaryType::ArrayBuffer});
   Recorder events(sock);
-  RawConn peer;
-  ASSERT_TRUE(runUntil(loop, [&] {
-    if (!peer.valid()) {
-      const int fd = listener.tryAccept();
-      if (fd >= 0) peer = RawConn(fd);
-    }
-    return peer.valid() && events.has("open");
-  }));
+  RawConn peer = acceptWhenOpen(loop, listener, events);
   std::string sent;
   const auto chunk = randomBytes(65536, 3);
   for (int i = 0; i < 2000 && sock.bufferedAmount() == 0; ++i) {
@@ -198,14 +184,7 @@ TEST_F(ErrorsAndFaults, CloseWhilePeerStillSendsDeliversOurDataWithoutReset) {
   RawListener listener;
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
   Recorder events(sock);
-  RawConn peer;
-  ASSERT_TRUE(runUntil(loop, [&] {
-    if (!peer.valid()) {
-      const int fd = listener.tryAccept();
-      if (fd >= 0) peer = RawConn(fd);
-    }
-    return peer.valid() && events.has("open");
-  }));
+  RawConn peer = acceptWhenOpen(loop, listener, events);
   const auto reply = randomBytes(200000, 4);
   sock.send(reply);
   sock.close();

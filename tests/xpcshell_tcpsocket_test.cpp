@@ -17,13 +17,7 @@ class XpcshellTcpSocket : public ::testing::Test {
     listener = std::make_unique<RawListener>("127.0.0.1", peerReceiveBuffer);
     sock = ts::TCPSocket::open(loop, "127.0.0.1", listener->port(), {.binaryType = ts::BinaryType::ArrayBuffer});
     events.attach(sock);
-    ASSERT_TRUE(runUntil(loop, [&] {
-      if (!peer.valid()) {
-        const int fd = listener->tryAccept();
-        if (fd >= 0) peer = RawConn(fd);
-      }
-      return peer.valid() && events.has("open");
-    }));
+    peer = acceptWhenOpen(loop, *listener, events);
   }
   bool pumpUntil(const std::function<bool()>& done) {
     return runUntil(loop, [&] {

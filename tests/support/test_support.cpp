@@ -212,6 +212,19 @@ void RawConn::close() {
   fd_ = -1;
 }
 
+RawConn acceptWhenOpen(ts::EventLoop& loop, RawListener& listener, const Recorder& events) {
+  RawConn peer;
+  const bool ok = runUntil(loop, [&] {
+    if (!peer.valid()) {
+      const int fd = listener.tryAccept();
+      if (fd >= 0) peer = RawConn(fd);
+    }
+    return peer.valid() && events.has("open");
+  });
+  if (!ok) throw std::runtime_error("acceptWhenOpen: no connection");
+  return peer;
+}
+
 int openFdCount() {
   int n = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;

@@ -96,6 +96,9 @@ class RawConn {
   bool failed_ = false;
 };
 
+/// Accepts the connection `events`' socket makes to `listener` and waits for its `open`.
+RawConn acceptWhenOpen(ts::EventLoop& loop, RawListener& listener, const Recorder& events);
+
 /// Open descriptors of this process.
 int openFdCount();
 
