@@ -206,6 +206,7 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
     throw InvalidStateError("send() needs readyState \"open\", but it is \"" +
                             std::string(toString(state_)) + "\"");
   }
+  if (writeEnded_) throw InvalidStateError("send() after halfClose(): the sending side is closed");
   const bool full = queue_.bytes() + counted > kSendBufferThreshold;
   if (full) waitingForDrain_ = true;
   if (writeFailed_) return !full;  // the posted failure will discard everything anyway
@@ -304,6 +305,10 @@ void SocketImpl::queueEmptied() {
     emit(SocketEventType::Drain);
   }
   if (!queue_.empty() || writeArmed_ || flushCheckPosted_) return;  // the listener sent more
+  if (writeEnded_ && !finSent_ && state_ == ReadyState::Open) {
+    finSent_ = true;
+    sys::ops().shutdown(socket_->native_handle(), SHUT_WR);  // a failure shows on the read side
+  }
   if (state_ == ReadyState::Closing || (state_ == ReadyState::Open && peerEnded_)) finishClose();
 }
 
@@ -354,6 +359,17 @@ void SocketImpl::closeImmediately() {
     socket_->cancel(ignored);  // a peer that reads nothing must not hold the close up
   }
   close();
+}
+
+void SocketImpl::halfClose() {
+  checkThread();
+  if (state_ != ReadyState::Open) {
+    throw InvalidStateError("halfClose() needs readyState \"open\", but it is \"" +
+                            std::string(toString(state_)) + "\"");
+  }
+  if (writeEnded_) return;
+  writeEnded_ = true;
+  if (queue_.empty() && !writeArmed_) scheduleFlushCheck();
 }
 
 void SocketImpl::finishClose() {

@@ -47,6 +47,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void resume();
   void close();
   void closeImmediately();
+  void halfClose();
   void checkThread() const;
 
   ListenerList<TCPSocketEvent>& listeners() noexcept { return listeners_; }
@@ -95,6 +96,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool flushCheckPosted_ = false;  // a posted queueEmptied() check is pending
   bool waitingForDrain_ = false;   // a send() returned false since the last drain
   bool peerEnded_ = false;         // the peer's FIN was read
+  bool writeEnded_ = false;        // halfClose() was called: FIN goes out once the queue is empty
+  bool finSent_ = false;           // that FIN has been sent
   bool writeFailed_ = false;       // a write failed inside send(); fail() is posted
   WriteQueue queue_;
   ListenerList<TCPSocketEvent> listeners_;

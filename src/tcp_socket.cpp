@@ -70,6 +70,7 @@ void TCPSocket::suspend() { impl().suspend(); }
 void TCPSocket::resume() { impl().resume(); }
 void TCPSocket::close() { impl().close(); }
 void TCPSocket::closeImmediately() { impl().closeImmediately(); }
+void TCPSocket::halfClose() { impl().halfClose(); }
 
 void TCPSocket::upgradeToSecure() {
   impl().checkThread();

@@ -82,6 +82,12 @@ class TCPSocket {
   void close();
   /// Discards queued data and closes at once (the reference's chrome-only closeImmediately()).
   void closeImmediately();
+  /// Beyond the reference (the W3C Direct Sockets draft's `writable.close()`): ends the sending
+  /// side only. Every byte already accepted by send() is written, then FIN; `drain` still comes if
+  /// owed. Reading goes on and readyState stays "open" until the peer closes too (then `close`).
+  /// send() afterwards throws InvalidStateError. Throws InvalidStateError unless "open";
+  /// a second call is a no-op.
+  void halfClose();
   /// STARTTLS. Throws InvalidStateError unless "open"; no-op if ssl is already true.
   /// Throws NotSupportedError until the TLS issue lands.
   void upgradeToSecure();
