@@ -46,11 +46,12 @@ int SocketImpl::nativeHandle() noexcept {
 // Connecting
 
 std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
-                                                std::uint16_t port, BinaryType binaryType) {
-  auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType, ReadyState::Connecting);
+                                                std::uint16_t port, const SocketOptions& options) {
+  auto s = std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
   s->host_ = host;
   s->port_ = port;
   s->self_ = s;
+  if (options.connectTimeout.count() > 0) s->startConnectDeadline(options.connectTimeout);
   // Started from the loop so that even an immediate failure is reported after open() returns.
   asio::post(loop.io(), [s] {
     std::error_code ec;
@@ -104,7 +105,16 @@ void SocketImpl::connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t ind
       });
 }
 
+// One deadline for the whole attempt: name resolution and every address tried.
+void SocketImpl::startConnectDeadline(std::chrono::milliseconds timeout) {
+  timer_ = std::make_unique<asio::steady_timer>(loop()->io(), timeout);
+  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec && self->state_ == ReadyState::Connecting) self->fail(classifyErrno(ETIMEDOUT));
+  });
+}
+
 void SocketImpl::connected() {
+  if (timer_) timer_->cancel();
   sys::setNoDelay(socket_->native_handle(), true);
   state_ = ReadyState::Open;
   emit(SocketEventType::Open);
@@ -410,8 +420,8 @@ void SocketImpl::lingerThenClose() {
   sys::ops().shutdown(fd, SHUT_WR);
   std::error_code ignored;
   socket_->cancel(ignored);  // waits of the open socket; from here on only the linger reads wait
-  lingerTimer_ = std::make_unique<asio::steady_timer>(loop()->io(), kLingerTimeout);
-  lingerTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+  timer_ = std::make_unique<asio::steady_timer>(loop()->io(), kLingerTimeout);
+  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->closeDescriptor();
   });
   lingerRead();
@@ -434,7 +444,7 @@ void SocketImpl::lingerRead() {
 }
 
 void SocketImpl::closeDescriptor() noexcept {
-  if (lingerTimer_) lingerTimer_->cancel();
+  if (timer_) timer_->cancel();
   if (socket_ && socket_->is_open()) {
     std::error_code ignored;
     socket_->close(ignored);
@@ -452,7 +462,7 @@ void SocketImpl::abandon() noexcept {
   detach();
   state_ = ReadyState::Closed;
   queue_.clear();
-  lingerTimer_.reset();
+  timer_.reset();
   socket_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line

@@ -27,7 +27,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
 
   /// A socket that starts connecting to host:port.
   static std::shared_ptr<SocketImpl> connect(LoopCore& loop, std::string_view host,
-                                             std::uint16_t port, BinaryType binaryType);
+                                             std::uint16_t port, const SocketOptions& options);
   /// A socket around an accepted, non-blocking descriptor; it is "open" and starts reading after
   /// the current handler returns. Returns nullptr (and closes fd) if the loop cannot take it.
   static std::shared_ptr<SocketImpl> adopt(LoopCore& loop, int fd,
@@ -59,6 +59,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void startResolve(std::string host);
   void connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t index, std::error_code last);
   void connected();
+  void startConnectDeadline(std::chrono::milliseconds timeout);
 
   // Reading: reads until EAGAIN, then waits for readiness; anything else that stops it (the
   // per-wakeup budget, suspend) must restart with a read, because readiness is edge-triggered.
@@ -85,7 +86,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
   std::optional<asio::ip::tcp::socket> socket_;
-  std::unique_ptr<asio::steady_timer> lingerTimer_;  // only while waiting for the peer's FIN
+  // The connect deadline while connecting, the linger bound after close; null when neither runs.
+  std::unique_ptr<asio::steady_timer> timer_;
   std::string host_;
   std::uint16_t port_ = 0;
   ReadyState state_;

@@ -29,7 +29,7 @@ TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t 
   if (options.useSecureTransport) {
     throw NotSupportedError("useSecureTransport: TLS is not available in this version yet");
   }
-  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, options.binaryType));
+  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, options));
 }
 
 const std::string& TCPSocket::host() const { return impl().host(); }

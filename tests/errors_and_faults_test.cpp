@@ -61,6 +61,58 @@ TEST_F(ErrorsAndFaults, CloseWhileResolvingDoesNotWaitForDns) {
   EXPECT_EQ(events.events, std::vector<std::string>{"close"});
 }
 
+TEST_F(ErrorsAndFaults, ConnectTimeoutCoversNameResolution) {
+  tcpsocket::detail::ResolveCallback pending;
+  loop.core().setResolver([&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+    pending = std::move(done);  // never answers by itself
+  });
+  auto sock = ts::TCPSocket::open(loop, "slow.example", 80, {.connectTimeout = 50ms});
+  Recorder events(sock);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+  ASSERT_TRUE(pending);
+  pending({}, {});  // a late answer is ignored
+  runFor(loop, 10ms);
+  EXPECT_EQ(events.count("close"), 1);
+}
+
+// A listener whose accept queue is full drops new SYNs: the connection attempt hangs, as it does
+// towards a host that does not answer.
+TEST_F(ErrorsAndFaults, ConnectTimeoutWhenSynIsNeverAnswered) {
+  const int listenFd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listenFd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(listenFd, 0), 0);
+  ::getsockname(listenFd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;  // non-blocking: those beyond the queue's room hang like ours
+  for (int i = 0; i < 3; ++i) {
+    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    ::connect(fillers.back(), reinterpret_cast<sockaddr*>(&addr), len);
+  }
+  runFor(loop, 20ms);
+
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", ntohs(addr.sin_port), {.connectTimeout = 200ms});
+  Recorder events(sock);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+  EXPECT_EQ(sock.nativeHandle(), -1) << "the attempt's descriptor is closed";
+  for (const int fd : fillers) ::close(fd);
+  ::close(listenFd);
+}
+
+TEST_F(ErrorsAndFaults, ConnectTimeoutNeverFiresOnceOpen) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort(), {.connectTimeout = 30ms});
+  Recorder events(sock);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") || events.closed(); }));
+  runFor(loop, 100ms);
+  EXPECT_EQ(events.events, std::vector<std::string>{"open"});
+  EXPECT_EQ(sock.readyState(), ts::ReadyState::Open);
+}
+
 TEST_F(ErrorsAndFaults, LocalhostResolvesThroughTheSystemResolver) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "::"});
   auto sock = ts::TCPSocket::open(loop, "localhost", server.localPort());

@@ -1,6 +1,7 @@
 // Options and enumerations of the TCP Socket API (the reference's WebIDL dictionaries and enums).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct SocketOptions {
   /// TLS from the start. Not available until the TLS issue lands: open() throws NotSupportedError.
   bool useSecureTransport = false;
   BinaryType binaryType = BinaryType::String;
+  /// Beyond the reference: a deadline for the whole connection attempt (name resolution and
+  /// every address tried). When it passes, `error` (NetworkTimeoutError) then `close`.
+  /// Zero leaves it to the operating system (on Linux about two minutes per address).
+  std::chrono::milliseconds connectTimeout{0};
 };
 
 /// Options of TCPServerSocket::listen (the reference's `ServerSocketOptions`, plus `localAddress`).
