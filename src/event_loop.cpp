@@ -1,5 +1,6 @@
 #include "tcpsocket/event_loop.hpp"
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
 #include "loop_core.hpp"
@@ -47,6 +48,11 @@ void EventLoop::post(std::function<void()> fn) {
       core->reportException(std::current_exception());
     }
   });
+}
+
+EventLoop::KeepAlive EventLoop::keepAlive() {
+  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
+  return KeepAlive(std::make_shared<Guard>(core_->io().get_executor()));
 }
 
 void EventLoop::setExceptionHandler(std::function<void(std::exception_ptr)> handler) {

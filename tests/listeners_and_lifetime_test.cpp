@@ -165,6 +165,23 @@ TEST_F(ListenersAndLifetime, PostFromAnotherThreadRunsOnTheLoop) {
   EXPECT_EQ(ranOn, std::this_thread::get_id());
 }
 
+// Regression: `tcpsocket connect` with every socket suspended and only a stdin thread left to
+// post returned from run() early and cut the transfer short.
+TEST_F(ListenersAndLifetime, KeepAliveHoldsRunForAnotherThreadsPost) {
+  auto alive = std::make_unique<ts::EventLoop::KeepAlive>(loop.keepAlive());
+  bool ran = false;
+  std::thread poster([&] {
+    std::this_thread::sleep_for(30ms);
+    loop.post([&] {
+      ran = true;
+      alive.reset();  // nothing else keeps the loop: run() returns
+    });
+  });
+  loop.run();
+  poster.join();
+  EXPECT_TRUE(ran) << "run() returned before the other thread's post";
+}
+
 TEST_F(ListenersAndLifetime, StopEndsRun) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // keeps run() busy
   loop.post([&] { loop.stop(); });

@@ -60,6 +60,22 @@ class EventLoop {
   /// sockets.
   void post(std::function<void()> fn);
 
+  /// While a KeepAlive lives, run() does not return for lack of work: for a loop that waits on
+  /// other threads' post() (a stdin reader, a worker pool) while none of its sockets is armed —
+  /// for instance every socket suspended. stop() still returns at once. Movable; may be released
+  /// on any thread.
+  class KeepAlive {
+   public:
+    KeepAlive() noexcept = default;  ///< holds nothing
+    void reset() noexcept { token_.reset(); }
+
+   private:
+    friend class EventLoop;
+    explicit KeepAlive(std::shared_ptr<void> token) noexcept : token_(std::move(token)) {}
+    std::shared_ptr<void> token_;
+  };
+  [[nodiscard]] KeepAlive keepAlive();
+
   /// Called with any exception that escapes a listener or a posted function. The default prints
   /// it to stderr and carries on: one faulty listener must not take down the other connections.
   void setExceptionHandler(std::function<void(std::exception_ptr)> handler);

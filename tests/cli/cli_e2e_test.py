@@ -27,9 +27,84 @@ def start_listen(*args):
     return proc, host_port, port
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def quiet_asan_env():
+    """Keeps AddressSanitizer's quarantine of freed memory out of the memory-bound checks."""
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=1"]))
+    return env
+
+
+def send_until_blocked(sock, limit, stall=1.0):
+    """Sends until the peer stops taking bytes for `stall` seconds (or `limit` bytes); returns the count."""
+    sock.settimeout(stall)
+    sent = 0
+    chunk = b"y" * 65536
+    while sent < limit:
+        try:
+            sent += sock.send(chunk)
+        except (socket.timeout, BlockingIOError):
+            break
+    return sent
+
+
 def stop(proc, timeout=5.0):
     proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=timeout)
+    try:
+        return proc.wait(timeout=timeout)
+    finally:
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def unused_port():
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OneShotServer:
+    """A raw Python server for one connection; `handler(conn)` runs on its own thread."""
+
+    def __init__(self, handler, family=socket.AF_INET, host="127.0.0.1", backlog=8):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.result = None
+        self.thread = threading.Thread(target=self._run, args=(handler,))
+        self.thread.start()
+
+    def _run(self, handler):
+        conn, _ = self.sock.accept()
+        with conn:
+            self.result = handler(conn)
+
+    def close(self):
+        self.thread.join(30)
+        self.sock.close()
+
+
+def read_all(conn):
+    data = bytearray()
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return bytes(data)
+        data.extend(chunk)
+
+
+def run_connect(*args, stdin=b"", timeout=60):
+    return subprocess.run([BINARY, "connect", *args], input=stdin, capture_output=True, timeout=timeout)
 
 
 def echo_roundtrip(port, payload, family=socket.AF_INET, host="127.0.0.1"):
@@ -136,6 +211,55 @@ class ListenCommand(unittest.TestCase):
         finally:
             stuck.close()
 
+    def test_a_client_that_never_reads_does_not_grow_server_memory(self):
+        proc = subprocess.Popen([BINARY, "listen"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=quiet_asan_env())
+        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+        try:
+            echo_roundtrip(port, os.urandom(1 << 20))  # warm-up: the read buffer and allocator
+            before = rss_kib(proc.pid)
+            stuck = socket.create_connection(("127.0.0.1", port))
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sent = send_until_blocked(stuck, 256 << 20)
+            grown = rss_kib(proc.pid) - before
+            # The echo server stops reading (suspend) once 64 KiB of its output is queued: what the
+            # client pushed beyond that waits in kernel buffers, not in the server's heap.
+            self.assertLess(sent, 64 << 20, "the server kept reading from a peer that does not read")
+            self.assertLess(grown, 8 << 10, "server RSS grew by %d KiB" % grown)
+            stuck.close()
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_sigterm_mid_transfer_ends_with_a_clean_close(self):
+        proc, _, port = start_listen()
+        s = socket.create_connection(("127.0.0.1", port))
+        payload = os.urandom(8 << 20)
+        received = bytearray()
+        done = threading.Event()
+
+        def reader():
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    received.extend(chunk)
+            except OSError:
+                received.extend(b"<reset>")
+            done.set()
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            s.sendall(payload[: 2 << 20])
+            self.assertEqual(stop(proc), 0)
+            self.assertTrue(done.wait(10), "the server's close did not reach the client")
+            self.assertNotIn(b"<reset>", received[-7:])
+            self.assertEqual(bytes(received), payload[: len(received)], "echo is a prefix of what was sent")
+        finally:
+            t.join(10)
+            s.close()
+
     def test_client_reset_mid_transfer_does_not_hurt_the_server(self):
         proc, _, port = start_listen()
         try:
@@ -146,6 +270,118 @@ class ListenCommand(unittest.TestCase):
             self.assertEqual(echo_roundtrip(port, b"still alive"), b"still alive")
         finally:
             self.assertEqual(stop(proc), 0)
+
+
+class ConnectCommand(unittest.TestCase):
+    def test_pipes_tens_of_mib_through_the_echo_server_byte_exact(self):
+        proc, _, port = start_listen()
+        try:
+            payload = os.urandom(32 << 20) + b"\0\xff\xfe\0"
+            r = run_connect("127.0.0.1", str(port), stdin=payload)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"")
+            self.assertEqual(r.stdout, payload)
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_ipv6_loopback(self):
+        proc, _, port = start_listen("--host", "::1")
+        try:
+            r = run_connect("::1", str(port), stdin=b"six")
+            self.assertEqual((r.returncode, r.stdout), (0, b"six"), r.stderr)
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_end_of_stdin_half_closes_and_the_reply_still_arrives(self):
+        def handler(conn):
+            request = read_all(conn)  # ends only with the client's FIN
+            time.sleep(0.2)
+            conn.sendall(b"reply to " + request)
+            return request
+
+        server = OneShotServer(handler)
+        try:
+            r = run_connect("127.0.0.1", str(server.port), stdin=b"question")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"reply to question")
+        finally:
+            server.close()
+        self.assertEqual(server.result, b"question")
+
+    def test_does_not_read_stdin_faster_than_the_peer_takes_it(self):
+        release = threading.Event()
+
+        def handler(conn):
+            release.wait(30)  # reads nothing until told
+            return len(read_all(conn))
+
+        server = OneShotServer(handler)
+        proc = subprocess.Popen([BINARY, "connect", "127.0.0.1", str(server.port)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=quiet_asan_env())
+        try:
+            os.set_blocking(proc.stdin.fileno(), False)
+            written = 0
+            stalled_since = None
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and written < (256 << 20):
+                try:
+                    written += os.write(proc.stdin.fileno(), b"z" * 65536)
+                    stalled_since = None
+                except BlockingIOError:
+                    stalled_since = stalled_since or time.monotonic()
+                    if time.monotonic() - stalled_since > 1.0:
+                        break
+                    time.sleep(0.01)
+            self.assertLess(written, 64 << 20, "stdin was read with nowhere to put it")
+            self.assertLess(rss_kib(proc.pid), 64 << 10)
+            release.set()
+            os.set_blocking(proc.stdin.fileno(), True)
+            proc.stdin.close()  # end of input: everything written must still arrive
+            self.assertEqual(proc.wait(30), 0)
+        finally:
+            release.set()
+            server.close()
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assertEqual(server.result, written)
+
+    def test_closed_stdout_ends_quietly(self):
+        def handler(conn):
+            try:
+                for _ in range(2000):
+                    conn.sendall(b"x" * 65536)
+            except OSError:
+                pass
+
+        server = OneShotServer(handler)
+        try:
+            proc = subprocess.Popen([BINARY, "connect", "127.0.0.1", str(server.port)], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.assertEqual(len(proc.stdout.read(1000)), 1000)
+            proc.stdout.close()  # like `| head -c 1000`
+            self.assertEqual(proc.wait(20), 0)
+            self.assertEqual(proc.stderr.read(), b"")
+            proc.stderr.close()
+            proc.stdin.close()
+        finally:
+            server.close()
+
+    def test_peer_reset_is_a_network_error(self):
+        def handler(conn):
+            conn.recv(10)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+        server = OneShotServer(handler)
+        try:
+            proc = subprocess.Popen([BINARY, "connect", "127.0.0.1", str(server.port)], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc.stdin.write(b"hi")
+            proc.stdin.flush()
+            _, err = proc.communicate(timeout=20)
+            self.assertEqual(proc.returncode, 1)
+            self.assertEqual(err.decode(), "tcpsocket: NetworkError: connection to 127.0.0.1:%d failed\n" % server.port)
+        finally:
+            server.close()
 
 
 class ErrorLines(unittest.TestCase):
@@ -180,6 +416,64 @@ class ErrorLines(unittest.TestCase):
                              "tcpsocket: AddressInUseError: 127.0.0.1:%d is already in use" % port)
         finally:
             self.assertEqual(stop(proc), 0)
+
+    def test_connect_refused(self):
+        port = unused_port()
+        r = self.run_cli("connect", "127.0.0.1", str(port))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "tcpsocket: ConnectionRefusedError: 127.0.0.1:%d refused the connection\n" % port)
+
+    def test_connect_timeout(self):
+        # A listener whose accept queue is full drops SYNs: the connection attempt hangs.
+        full = socket.socket()
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(3):
+                f = socket.socket()
+                f.setblocking(False)
+                f.connect_ex(("127.0.0.1", port))
+                fillers.append(f)
+            r = self.run_cli("connect", "127.0.0.1", str(port), "--timeout", "0.5")
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, "tcpsocket: NetworkTimeoutError: 127.0.0.1:%d did not answer within 500 ms\n"
+                             % port)
+        finally:
+            for f in fillers:
+                f.close()
+            full.close()
+
+    def test_connect_unknown_host(self):
+        # Never through the machine's DNS server: in a private network namespace whose resolv.conf
+        # points at a stub on its own loopback that answers NXDOMAIN.
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a private network namespace")
+        stub = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nxdomain_stub.py")
+        script = ("ip link set lo up && echo 'nameserver 127.0.0.1' > \"$T/resolv.conf\" && "
+                  "mount --bind \"$T/resolv.conf\" /etc/resolv.conf && "
+                  "{ python3 \"$STUB\" & } && sleep 0.3 && "
+                  "exec \"$BIN\" connect no-such-host.invalid 80")
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, T=tmp, STUB=stub, BIN=BINARY)
+            r = subprocess.run(["unshare", "-n", "-m", "sh", "-c", script], capture_output=True, text=True,
+                               timeout=20, env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr, "tcpsocket: DomainNotFoundError: cannot resolve host 'no-such-host.invalid'\n")
+
+    def test_connect_usage_errors(self):
+        self.assert_usage_error("connect")
+        self.assert_usage_error("connect", "127.0.0.1")
+        self.assert_usage_error("connect", "127.0.0.1", "70000")
+        self.assert_usage_error("connect", "127.0.0.1", "80", "--timeout", "soon")
+        self.assert_usage_error("connect", "127.0.0.1", "80", "--bogus")
+
+    def test_connect_tls_not_supported_yet(self):
+        r = self.run_cli("connect", "127.0.0.1", "80", "--tls")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("tcpsocket: NotSupportedError: "), r.stderr)
 
     def test_address_not_local(self):
         r = self.run_cli("listen", "--host", "192.0.2.1")

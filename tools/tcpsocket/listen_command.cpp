@@ -5,11 +5,11 @@
 #include <tcpsocket/tcpsocket.hpp>
 
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "messages.hpp"
 #include "shutdown_signal.hpp"
 
 namespace tcpsocket::cli {
@@ -21,11 +21,6 @@ constexpr std::size_t kMaxLine = 64 * 1024;               // a longer chat line 
 constexpr std::uint64_t kChatBacklogLimit = 1u << 20;     // a chat reader this far behind is cut off
 constexpr auto kShutdownDeadline = 4000ms;                // then whatever is left is dropped
 
-std::string hostPort(const std::string& host, std::uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 struct Connection {
   TCPSocket socket;
   bool paused = false;  // suspended until our output drains
@@ -35,7 +30,7 @@ struct Connection {
 class Server {
  public:
   Server(EventLoop& loop, const ListenOptions& options, bool verbose)
-      : loop_(loop), options_(options), verbose_(verbose) {}
+      : loop_(loop), options_(options), log_(verbose) {}
 
   void start() {
     ServerSocketOptions serverOptions;
@@ -44,7 +39,7 @@ class Server {
     server_ = TCPServerSocket::listen(loop_, options_.port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
-      std::cerr << "tcpsocket: " << e.name << ": the listener stopped unexpectedly\n";
+      printError(e.name, "the listener stopped unexpectedly");
       failed_ = true;
       loop_.stop();
     });
@@ -65,14 +60,14 @@ class Server {
   void accept(TCPSocket socket) {
     const std::uint64_t id = ++lastId_;
     connections_.emplace(id, Connection{socket, false, {}});
-    log("connection from " + hostPort(socket.host(), socket.port()));
+    log_("connection from " + hostPort(socket.host(), socket.port()));
     socket.ondata([this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
     socket.ondrain([this, id](const TCPSocketEvent&) { drained(id); });
     socket.onerror([this](const TCPSocketEvent& e) {
-      log(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
+      log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
     });
     socket.onclose([this, id](const TCPSocketEvent& e) {
-      log("closed " + hostPort(e.target.host(), e.target.port()));
+      log_("closed " + hostPort(e.target.host(), e.target.port()));
       connections_.erase(id);
     });
   }
@@ -98,7 +93,7 @@ class Server {
       for (auto& [id, other] : connections_) {
         if (id == from || other.socket.readyState() != ReadyState::Open) continue;
         if (other.socket.bufferedAmount() > kChatBacklogLimit) {
-          log("cutting off a chat reader that fell too far behind");
+          log_("cutting off a chat reader that fell too far behind");
           other.socket.closeImmediately();
           continue;
         }
@@ -120,13 +115,9 @@ class Server {
     it->second.socket.resume();
   }
 
-  void log(const std::string& line) {
-    if (verbose_) std::cerr << "tcpsocket: " << line << '\n';
-  }
-
   EventLoop& loop_;
   ListenOptions options_;
-  bool verbose_;
+  VerboseLog log_;
   bool failed_ = false;
   TCPServerSocket server_;
   std::unordered_map<std::uint64_t, Connection> connections_;

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "connect_command.hpp"
 #include "listen_command.hpp"
+#include "messages.hpp"
 #include "options.hpp"
 
 int main(int argc, char** argv) {
@@ -23,19 +25,19 @@ int main(int argc, char** argv) {
       case cli::Command::Kind::Listen:
         return cli::runListen(cmd.listen, cmd.verbose);
       case cli::Command::Kind::Connect:
-        throw NotSupportedError("connect is not available in this version yet");
+        return cli::runConnect(cmd.connect, cmd.verbose);
     }
   } catch (const cli::UsageError& e) {
-    std::cerr << "tcpsocket: UsageError: " << e.what() << '\n';
+    cli::printError("UsageError", e.what());
     return 2;
   } catch (const NotSupportedError& e) {
-    std::cerr << "tcpsocket: " << e.name() << ": " << e.what() << '\n';
+    cli::printError(e.name(), e.what());
     return 2;
   } catch (const Error& e) {
-    std::cerr << "tcpsocket: " << e.name() << ": " << e.what() << '\n';
+    cli::printError(e.name(), e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "tcpsocket: Error: " << e.what() << '\n';
+    cli::printError("Error", e.what());
     return 1;
   }
   return 1;

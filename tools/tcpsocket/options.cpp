@@ -10,7 +10,7 @@ const char* usageText() {
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
                    [--tls-cert FILE --tls-key FILE] [--verbose]
-  tcpsocket connect HOST PORT [--tls] [--ca FILE] [--verbose]
+  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--verbose]
   tcpsocket --help | --version
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
@@ -20,12 +20,15 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --mode     echo: send every byte back; discard: drop input; chat: relay each line
                     to every other client
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
-         stdin it half-closes and waits for the peer to close.
+         stdin it half-closes and waits for the peer to close, then exits 0.
+         --timeout  give up connecting after this many seconds (default 30)
+--verbose  log connections and errors to stderr
 
 Examples:
   tcpsocket listen --port 7000            # then: nc 127.0.0.1 7000
   tcpsocket listen --host :: --mode chat
   echo hello | tcpsocket connect 127.0.0.1 7000
+  tcpsocket connect ::1 7000 < request.bin > reply.bin
 
 Exit status: 0 success, 1 runtime error, 2 usage error. Errors are one line on stderr:
   tcpsocket: <ErrorName>: <what happened>
@@ -40,6 +43,16 @@ std::uint16_t parsePort(const std::string& flag, const std::string& text) {
     throw UsageError(flag + " expects a number from 0 to 65535, got '" + text + "'");
   }
   return static_cast<std::uint16_t>(value);
+}
+
+std::chrono::milliseconds parseSeconds(const std::string& flag, const std::string& text) {
+  double value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || !(value >= 0.001 && value <= 86400)) {
+    throw UsageError(flag + " expects seconds from 0.001 to 86400, got '" + text + "'");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000 + 0.5));
 }
 
 namespace {
@@ -92,6 +105,7 @@ void parseConnect(Cursor& c, Command& cmd) {
     const std::string& arg = c.next();
     if (arg == "--tls") o.tls = true;
     else if (arg == "--ca") o.caFile = c.valueOf(arg);
+    else if (arg == "--timeout") o.timeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--verbose") cmd.verbose = true;
     else if (arg.starts_with("--")) throw UsageError("unknown argument '" + arg + "' for connect");
     else positional.push_back(arg);

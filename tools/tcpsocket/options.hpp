@@ -1,6 +1,7 @@
 // Command-line parsing of the tcpsocket tool. Pure: no I/O, so it is unit-tested directly.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -31,6 +32,7 @@ struct ConnectOptions {
   std::uint16_t port = 0;
   bool tls = false;
   std::string caFile;
+  std::chrono::milliseconds timeout{30000};  ///< for the whole connection attempt
 };
 
 struct Command {
@@ -45,6 +47,9 @@ Command parse(const std::vector<std::string>& args);
 
 /// Parses a port number "0".."65535".
 std::uint16_t parsePort(const std::string& flag, const std::string& text);
+
+/// Parses a duration in seconds ("2", "0.5") into milliseconds, at least 1 ms, at most a day.
+std::chrono::milliseconds parseSeconds(const std::string& flag, const std::string& text);
 
 const char* usageText();
 

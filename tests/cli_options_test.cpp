@@ -1,0 +1,72 @@
+// The tcpsocket tool's argument parsing, tested directly (the binary's error lines are covered
+// end to end in cli/cli_e2e_test.py).
+#include <gtest/gtest.h>
+
+#include "options.hpp"
+
+namespace {
+
+using tcpsocket::cli::Command;
+using tcpsocket::cli::parse;
+using tcpsocket::cli::UsageError;
+using namespace std::chrono_literals;
+
+TEST(CliOptions, ListenDefaults) {
+  const Command c = parse({"listen"});
+  EXPECT_EQ(c.kind, Command::Kind::Listen);
+  EXPECT_EQ(c.listen.host, "127.0.0.1");
+  EXPECT_EQ(c.listen.port, 0);
+  EXPECT_EQ(c.listen.mode, tcpsocket::cli::Mode::Echo);
+  EXPECT_FALSE(c.verbose);
+}
+
+TEST(CliOptions, ListenFlags) {
+  const Command c = parse({"listen", "--host", "::1", "--port", "65535", "--backlog", "7", "--mode",
+                           "chat", "--verbose"});
+  EXPECT_EQ(c.listen.host, "::1");
+  EXPECT_EQ(c.listen.port, 65535);
+  EXPECT_EQ(c.listen.backlog, 7);
+  EXPECT_EQ(c.listen.mode, tcpsocket::cli::Mode::Chat);
+  EXPECT_TRUE(c.verbose);
+}
+
+TEST(CliOptions, PortsOutOfRangeOrNotNumbersAreUsageErrors) {
+  for (const char* bad : {"65536", "70000", "-1", "abc", "", "12x", " 1", "0x10"}) {
+    EXPECT_THROW(parse({"listen", "--port", bad}), UsageError) << bad;
+  }
+  EXPECT_THROW(parse({"listen", "--port"}), UsageError) << "missing value";
+}
+
+TEST(CliOptions, TlsCertAndKeyGoTogether) {
+  EXPECT_THROW(parse({"listen", "--tls-cert", "c.pem"}), UsageError);
+  EXPECT_NO_THROW(parse({"listen", "--tls-cert", "c.pem", "--tls-key", "k.pem"}));
+}
+
+TEST(CliOptions, ConnectNeedsHostAndPort) {
+  const Command c = parse({"connect", "example.org", "7"});
+  EXPECT_EQ(c.kind, Command::Kind::Connect);
+  EXPECT_EQ(c.connect.host, "example.org");
+  EXPECT_EQ(c.connect.port, 7);
+  EXPECT_EQ(c.connect.timeout, 30s);
+  EXPECT_THROW(parse({"connect"}), UsageError);
+  EXPECT_THROW(parse({"connect", "h"}), UsageError);
+  EXPECT_THROW(parse({"connect", "h", "1", "extra"}), UsageError);
+  EXPECT_THROW(parse({"connect", "h", "1", "--nope"}), UsageError);
+}
+
+TEST(CliOptions, ConnectTimeoutInSeconds) {
+  EXPECT_EQ(parse({"connect", "h", "1", "--timeout", "2"}).connect.timeout, 2000ms);
+  EXPECT_EQ(parse({"connect", "h", "1", "--timeout", "0.25"}).connect.timeout, 250ms);
+  for (const char* bad : {"0", "-1", "soon", "", "1e9", "nan"}) {
+    EXPECT_THROW(parse({"connect", "h", "1", "--timeout", bad}), UsageError) << bad;
+  }
+}
+
+TEST(CliOptions, UnknownCommandAndNoCommand) {
+  EXPECT_THROW(parse({}), UsageError);
+  EXPECT_THROW(parse({"serve"}), UsageError);
+  EXPECT_EQ(parse({"--help"}).kind, Command::Kind::Help);
+  EXPECT_EQ(parse({"--version"}).kind, Command::Kind::Version);
+}
+
+}  // namespace
