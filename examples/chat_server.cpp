@@ -1,12 +1,11 @@
 // A line-based chat server: each line a client writes goes to every other client.
 //
 //   build/default/examples/chat_server 7001      then, in two terminals:  nc 127.0.0.1 7001
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <tcpsocket/tcpsocket.hpp>
 
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 0);
@@ -22,8 +21,10 @@ int main(int argc, char** argv) {
   auto broadcast = [&members](int from, const std::string& line) {
     for (auto& [id, member] : members) {
       // A reader more than 1 MiB behind is dropped rather than buffered forever.
-      if (member.socket.bufferedAmount() > (1u << 20)) member.socket.closeImmediately();
-      else if (id != from) member.socket.send(line);
+      if (member.socket.bufferedAmount() > (1u << 20))
+        member.socket.closeImmediately();
+      else if (id != from)
+        member.socket.send(line);
     }
   };
 

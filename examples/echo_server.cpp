@@ -2,10 +2,9 @@
 // reading cannot make the server buffer without bound.
 //
 //   build/default/examples/echo_server 7000      then:  nc 127.0.0.1 7000
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <tcpsocket/tcpsocket.hpp>
 
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 0);

@@ -17,14 +17,22 @@ void LoopMember::detach() noexcept {
 }
 
 void LoopCore::link(LoopMember& m) noexcept {
+  std::lock_guard lock(membersMutex_);
   m.next_ = members_;
   if (members_ != nullptr) members_->prev_ = &m;
   members_ = &m;
 }
 
 void LoopCore::unlink(LoopMember& m) noexcept {
-  if (m.prev_ != nullptr) m.prev_->next_ = m.next_;
-  else members_ = m.next_;
+  std::lock_guard lock(membersMutex_);
+  unlinkLocked(m);
+}
+
+void LoopCore::unlinkLocked(LoopMember& m) noexcept {
+  if (m.prev_ != nullptr)
+    m.prev_->next_ = m.next_;
+  else
+    members_ = m.next_;
   if (m.next_ != nullptr) m.next_->prev_ = m.prev_;
   m.prev_ = m.next_ = nullptr;
 }
@@ -52,12 +60,19 @@ Resolver systemResolver(asio::io_context& io) {
 LoopCore::LoopCore()
     : readBuffer_(new std::uint8_t[kReadBufferSize]), resolver_(systemResolver(io_)) {}
 
+// Each member leaves the list before abandon(), which may free it (and others with it).
 LoopCore::~LoopCore() {
-  while (members_ != nullptr) {
-    LoopMember* m = members_;
-    m->abandon();
-    m->detach();  // abandon() may already have done it; detach is idempotent
+  while (LoopMember* m = takeFirstMember()) m->abandon();
+}
+
+LoopMember* LoopCore::takeFirstMember() noexcept {
+  std::lock_guard lock(membersMutex_);
+  LoopMember* m = members_;
+  if (m != nullptr) {
+    unlinkLocked(*m);
+    m->loop_ = nullptr;
   }
+  return m;
 }
 
 void LoopCore::checkThread() const {
@@ -74,7 +89,9 @@ LoopCore::RunGuard::RunGuard(LoopCore& core) : core_(core) {
   }
 }
 
-LoopCore::RunGuard::~RunGuard() { core_.runner_.store(std::thread::id(), std::memory_order_relaxed); }
+LoopCore::RunGuard::~RunGuard() {
+  core_.runner_.store(std::thread::id(), std::memory_order_relaxed);
+}
 
 void LoopCore::resolve(const std::string& host, std::uint16_t port, ResolveCallback done) {
   resolver_(host, port, std::move(done));

@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -47,7 +48,8 @@ class LoopMember {
 
 using Endpoints = std::vector<asio::ip::tcp::endpoint>;
 using ResolveCallback = std::function<void(std::error_code, Endpoints)>;
-/// Resolves `host` (never an IP literal: those skip the resolver) and calls back on the loop thread.
+/// Resolves `host` (never an IP literal: those skip the resolver) and calls back on the loop
+/// thread.
 using Resolver = std::function<void(const std::string& host, std::uint16_t port, ResolveCallback)>;
 
 class LoopCore {
@@ -88,12 +90,16 @@ class LoopCore {
   friend class LoopMember;
   void link(LoopMember& member) noexcept;
   void unlink(LoopMember& member) noexcept;
+  void unlinkLocked(LoopMember& member) noexcept;
+  LoopMember* takeFirstMember() noexcept;
 
   asio::io_context io_{1};
   std::atomic<std::thread::id> runner_{};
   std::unique_ptr<std::uint8_t[]> readBuffer_;
   Resolver resolver_;
   std::function<void(std::exception_ptr)> exceptionHandler_;
+  // Locked because the last handle of a closed socket may be dropped on any thread.
+  std::mutex membersMutex_;
   LoopMember* members_ = nullptr;
 };
 

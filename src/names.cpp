@@ -11,21 +11,30 @@ std::string_view toString(BinaryType type) noexcept {
 
 std::string_view toString(ReadyState state) noexcept {
   switch (state) {
-    case ReadyState::Connecting: return "connecting";
-    case ReadyState::Open: return "open";
-    case ReadyState::Closing: return "closing";
-    case ReadyState::Closed: return "closed";
+    case ReadyState::Connecting:
+      return "connecting";
+    case ReadyState::Open:
+      return "open";
+    case ReadyState::Closing:
+      return "closing";
+    case ReadyState::Closed:
+      return "closed";
   }
   return "closed";
 }
 
 std::string_view toString(SocketEventType type) noexcept {
   switch (type) {
-    case SocketEventType::Open: return "open";
-    case SocketEventType::Data: return "data";
-    case SocketEventType::Drain: return "drain";
-    case SocketEventType::Error: return "error";
-    case SocketEventType::Close: return "close";
+    case SocketEventType::Open:
+      return "open";
+    case SocketEventType::Data:
+      return "data";
+    case SocketEventType::Drain:
+      return "drain";
+    case SocketEventType::Error:
+      return "error";
+    case SocketEventType::Close:
+      return "close";
   }
   return "error";
 }
@@ -36,19 +45,29 @@ std::string_view toString(ServerEventType type) noexcept {
 
 std::string_view errorName(ErrorKind kind) noexcept {
   switch (kind) {
-    case ErrorKind::InvalidState: return "InvalidStateError";
-    case ErrorKind::Type: return "TypeError";
-    case ErrorKind::NotSupported: return "NotSupportedError";
-    case ErrorKind::InvalidAddress: return "InvalidAddressError";
-    case ErrorKind::AddressInUse: return "AddressInUseError";
-    case ErrorKind::AddressNotAvailable: return "AddressNotAvailableError";
-    case ErrorKind::PermissionDenied: return "PermissionDeniedError";
-    case ErrorKind::Network: return "NetworkError";
-    case ErrorKind::WrongThread: return "WrongThreadError";
+    case ErrorKind::InvalidState:
+      return "InvalidStateError";
+    case ErrorKind::Type:
+      return "TypeError";
+    case ErrorKind::NotSupported:
+      return "NotSupportedError";
+    case ErrorKind::InvalidAddress:
+      return "InvalidAddressError";
+    case ErrorKind::AddressInUse:
+      return "AddressInUseError";
+    case ErrorKind::AddressNotAvailable:
+      return "AddressNotAvailableError";
+    case ErrorKind::PermissionDenied:
+      return "PermissionDeniedError";
+    case ErrorKind::Network:
+      return "NetworkError";
+    case ErrorKind::WrongThread:
+      return "WrongThreadError";
   }
   return "Error";
 }
 
-Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+Error::Error(ErrorKind kind, const std::string& message)
+    : std::runtime_error(message), kind_(kind) {}
 
 }  // namespace tcpsocket

@@ -29,21 +29,33 @@ std::string describe(const asio::ip::tcp::endpoint& ep) {
 [[noreturn]] void throwListenError(const std::error_code& ec, const asio::ip::tcp::endpoint& ep) {
   const std::string where = describe(ep);
   switch (ec.value()) {
-    case EADDRINUSE: throw AddressInUseError(where + " is already in use");
-    case EADDRNOTAVAIL: throw AddressNotAvailableError(where + " is not an address of this host");
+    case EADDRINUSE:
+      throw AddressInUseError(where + " is already in use");
+    case EADDRNOTAVAIL:
+      throw AddressNotAvailableError(where + " is not an address of this host");
     case EACCES:
     case EPERM:
       throw PermissionDeniedError("the system refused to bind " + where +
                                   " (ports below 1024 need CAP_NET_BIND_SERVICE)");
-    default: throw NetworkError("cannot listen on " + where + ": " + ec.message());
+    default:
+      throw NetworkError("cannot listen on " + where + ": " + ec.message());
   }
 }
 
 // Errors of accept() that concern one pending connection, not the listener (see accept(2)).
 bool skippable(int err) noexcept {
   switch (err) {
-    case EINTR: case ECONNABORTED: case EPERM: case EPROTO: case ENOPROTOOPT: case EHOSTDOWN:
-    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case ETIMEDOUT:
+    case EINTR:
+    case ECONNABORTED:
+    case EPERM:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ETIMEDOUT:
       return true;
     default:
       return false;
@@ -91,7 +103,8 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
   const int depth = backlog == 0 ? asio::socket_base::max_listen_connections : backlog;
   acceptor.listen(depth, ec);
   if (ec) throwListenError(ec, endpoint);
-  acceptor.non_blocking(true, ec);
+  acceptor.non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
+  if (ec) throwListenError(ec, endpoint);
   s->localPort_ = acceptor.local_endpoint(ec).port();
   s->listening_ = true;
   s->self_ = s;
@@ -115,8 +128,9 @@ void ServerImpl::acceptReady() {
     if (!listening_) return;  // a connect listener may have closed the server
     sockaddr_storage peer{};
     socklen_t peerLength = sizeof peer;
-    const int fd = sys::ops().accept4(acceptor_->native_handle(), reinterpret_cast<sockaddr*>(&peer),
-                                      &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        sys::ops().accept4(acceptor_->native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                           &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       backoff_ = std::chrono::milliseconds(0);
       asio::ip::tcp::endpoint endpoint;

@@ -1,8 +1,8 @@
 #include "socket_impl.hpp"
 
-#include <asio/post.hpp>
 #include <unistd.h>
 
+#include <asio/post.hpp>
 #include <cerrno>
 #include <string>
 
@@ -13,10 +13,11 @@
 namespace tcpsocket::detail {
 namespace {
 
-constexpr int kMaxReadsPerWakeup = 16;   // then yield to other sockets (fairness)
+constexpr int kMaxReadsPerWakeup = 16;  // then yield to other sockets (fairness)
 constexpr int kMaxWritesPerWakeup = 16;
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr int kSendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;  // never SIGPIPE, never block
+constexpr int kRecvFlags = MSG_DONTWAIT;  // whatever the descriptor's own O_NONBLOCK says
 
 bool wouldBlock(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
@@ -47,7 +48,8 @@ int SocketImpl::nativeHandle() noexcept {
 
 std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
                                                 std::uint16_t port, const SocketOptions& options) {
-  auto s = std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
+  auto s =
+      std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
   s->host_ = host;
   s->port_ = port;
   s->self_ = s;
@@ -118,7 +120,9 @@ void SocketImpl::connected() {
   sys::setNoDelay(socket_->native_handle(), true);
   state_ = ReadyState::Open;
   emit(SocketEventType::Open);
-  readReady();  // data that arrived with the handshake raised no edge we will see
+  // Data that arrived with the handshake raised no edge we will see; a listener that resumed
+  // inside `open` has already armed a read.
+  if (!readArmed_) readReady();
 }
 
 std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
@@ -145,31 +149,36 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
 // ---------------------------------------------------------------------------------------------
 // Reading
 
+// At most one read continuation (a wait or a posted read) is pending at any time: a listener that
+// resumes inside `data` arms one while readReady() is still running, and readReady() must not
+// add a second.
 void SocketImpl::scheduleRead() {
   if (readArmed_) return;
   readArmed_ = true;
-  asio::post(loop()->io(), [self = shared_from_this()] { self->readReady(); });
+  asio::post(loop()->io(), [self = shared_from_this()] {
+    self->readArmed_ = false;
+    self->readReady();
+  });
 }
 
 void SocketImpl::waitReadable() {
+  if (readArmed_) return;
   readArmed_ = true;
   socket_->async_wait(asio::socket_base::wait_read,
                       [self = shared_from_this()](const std::error_code& ec) {
-                        if (ec == asio::error::operation_aborted) {
-                          self->readArmed_ = false;
-                          return;
-                        }
-                        self->readReady();
+                        self->readArmed_ = false;
+                        if (ec != asio::error::operation_aborted) self->readReady();
                       });
 }
 
 void SocketImpl::readReady() {
-  readArmed_ = false;
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
-    // Checked before every read: a listener may have suspended or closed the socket.
-    if (state_ != ReadyState::Open || suspendCount_ > 0 || peerEnded_) return;
+    // Checked before every read: a listener may have suspended or closed the socket, or a send()
+    // may have failed (its error, already posted, must not be overtaken by a clean close).
+    if (state_ != ReadyState::Open || suspendCount_ > 0 || peerEnded_ || writeFailed_) return;
     std::uint8_t* buffer = loop()->readBuffer();
-    const ssize_t n = sys::ops().recv(socket_->native_handle(), buffer, LoopCore::kReadBufferSize, 0);
+    const ssize_t n =
+        sys::ops().recv(socket_->native_handle(), buffer, LoopCore::kReadBufferSize, kRecvFlags);
     if (n > 0) {
       const auto size = static_cast<std::size_t>(n);
       if (binaryType_ == BinaryType::String) {
@@ -332,7 +341,8 @@ void SocketImpl::suspend() {
 
 void SocketImpl::resume() {
   checkThread();
-  if (suspendCount_ == 0) throw InvalidStateError("resume() called on a socket that is not suspended");
+  if (suspendCount_ == 0)
+    throw InvalidStateError("resume() called on a socket that is not suspended");
   if (--suspendCount_ == 0 && state_ == ReadyState::Open) scheduleRead();
 }
 
@@ -356,9 +366,11 @@ void SocketImpl::close() {
   if (queue_.empty() && !writeArmed_) scheduleFlushCheck();
 }
 
+// Also works on a socket already "closing" (deviation: the reference ignored it there), so that a
+// graceful close stuck behind a peer that reads nothing can be cut short.
 void SocketImpl::closeImmediately() {
   checkThread();
-  if (state_ != ReadyState::Open) {
+  if (state_ != ReadyState::Open && state_ != ReadyState::Closing) {
     close();
     return;
   }
@@ -366,9 +378,13 @@ void SocketImpl::closeImmediately() {
   waitingForDrain_ = false;
   if (writeArmed_) {
     std::error_code ignored;
-    socket_->cancel(ignored);  // a peer that reads nothing must not hold the close up
+    socket_->cancel(ignored);  // its completion continues the close (see waitWritable)
   }
-  close();
+  if (state_ == ReadyState::Open) {
+    close();
+  } else if (!writeArmed_) {
+    scheduleFlushCheck();
+  }
 }
 
 void SocketImpl::halfClose() {
@@ -431,7 +447,8 @@ void SocketImpl::lingerRead() {
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     const int fd = nativeHandle();
     if (fd < 0) return;
-    const ssize_t n = sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, 0);
+    const ssize_t n =
+        sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, kRecvFlags);
     if (n > 0 || (n < 0 && errno == EINTR)) continue;
     if (n < 0 && wouldBlock(errno)) break;
     closeDescriptor();  // the peer's FIN, or an error: done

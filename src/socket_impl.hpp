@@ -103,7 +103,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool writeFailed_ = false;       // a write failed inside send(); fail() is posted
   WriteQueue queue_;
   ListenerList<TCPSocketEvent> listeners_;
-  std::shared_ptr<SocketImpl> self_;  // an open socket lives on without handles (as in the reference)
+  std::shared_ptr<SocketImpl>
+      self_;  // an open socket lives on without handles (as in the reference)
 };
 
 /// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.

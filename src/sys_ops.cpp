@@ -10,7 +10,9 @@ const Ops kReal{
     [](int fd, void* buf, size_t len, int flags) { return ::recv(fd, buf, len, flags); },
     [](int fd, const void* buf, size_t len, int flags) { return ::send(fd, buf, len, flags); },
     [](int fd, const msghdr* msg, int flags) { return ::sendmsg(fd, msg, flags); },
-    [](int fd, sockaddr* addr, socklen_t* len, int flags) { return ::accept4(fd, addr, len, flags); },
+    [](int fd, sockaddr* addr, socklen_t* len, int flags) {
+      return ::accept4(fd, addr, len, flags);
+    },
     [](int fd, int how) { return ::shutdown(fd, how); },
     [](int fd, int level, int name, const void* value, socklen_t len) {
       return ::setsockopt(fd, level, name, value, len);
@@ -24,7 +26,9 @@ const Ops* current = &kReal;
 const Ops& ops() noexcept { return *current; }
 const Ops& realOps() noexcept { return kReal; }
 
-ScopedOps::ScopedOps(const Ops& replacement) noexcept : previous_(current) { current = &replacement; }
+ScopedOps::ScopedOps(const Ops& replacement) noexcept : previous_(current) {
+  current = &replacement;
+}
 ScopedOps::~ScopedOps() { current = previous_; }
 
 bool setNoDelay(int fd, bool on) noexcept {

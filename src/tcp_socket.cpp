@@ -87,11 +87,21 @@ void setHandler(detail::SocketImpl& impl, SocketEventType type, SocketEventHandl
 }
 }  // namespace
 
-void TCPSocket::onopen(SocketEventHandler h) { setHandler(impl(), SocketEventType::Open, std::move(h)); }
-void TCPSocket::ondata(SocketEventHandler h) { setHandler(impl(), SocketEventType::Data, std::move(h)); }
-void TCPSocket::ondrain(SocketEventHandler h) { setHandler(impl(), SocketEventType::Drain, std::move(h)); }
-void TCPSocket::onerror(SocketEventHandler h) { setHandler(impl(), SocketEventType::Error, std::move(h)); }
-void TCPSocket::onclose(SocketEventHandler h) { setHandler(impl(), SocketEventType::Close, std::move(h)); }
+void TCPSocket::onopen(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::Open, std::move(h));
+}
+void TCPSocket::ondata(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::Data, std::move(h));
+}
+void TCPSocket::ondrain(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::Drain, std::move(h));
+}
+void TCPSocket::onerror(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::Error, std::move(h));
+}
+void TCPSocket::onclose(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::Close, std::move(h));
+}
 
 ListenerId TCPSocket::addEventListener(SocketEventType type, SocketEventHandler handler) {
   impl().checkThread();

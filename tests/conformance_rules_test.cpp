@@ -141,7 +141,8 @@ TEST_F(ConformanceRules, SuspendIsCountedAndHoldsBackDataInOrder) {
 
 TEST_F(ConformanceRules, SuspendBeforeOpenAppliesOnOpen) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
-  server.onconnect([](const ts::TCPServerSocketEvent& e) { e.socket.send(std::string_view("hello")); });
+  server.onconnect(
+      [](const ts::TCPServerSocketEvent& e) { e.socket.send(std::string_view("hello")); });
   auto client = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
   client.suspend();
   Recorder events(client);
@@ -230,8 +231,9 @@ TEST_F(ConformanceRules, UpgradeToSecureThrowsUnlessOpen) {
   // TLS is a later issue: on an open socket the call is refused by name, not silently ignored.
   EXPECT_THROW(sock.upgradeToSecure(), ts::NotSupportedError);
   EXPECT_FALSE(sock.ssl());
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.useSecureTransport = true}),
-               ts::NotSupportedError);
+  EXPECT_THROW(
+      ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.useSecureTransport = true}),
+      ts::NotSupportedError);
 }
 
 TEST_F(ConformanceRules, EnumsPrintAsTheReferenceNamesThem) {

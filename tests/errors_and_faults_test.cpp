@@ -34,22 +34,25 @@ TEST(ErrorNames, ErrnoMapsToTheReferenceNames) {
 
 TEST_F(ErrorsAndFaults, UnknownHostIsDomainNotFound) {
   // Through the resolver seam: no DNS server is reachable from tests.
-  loop.core().setResolver([this](const std::string& host, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-    EXPECT_EQ(host, "no-such-host.invalid");
-    asio::post(loop.core().io(), [done] { done(asio::error::host_not_found, {}); });
-  });
+  loop.core().setResolver(
+      [this](const std::string& host, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+        EXPECT_EQ(host, "no-such-host.invalid");
+        asio::post(loop.core().io(), [done] { done(asio::error::host_not_found, {}); });
+      });
   auto sock = ts::TCPSocket::open(loop, "no-such-host.invalid", 80);
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"error:DomainNotFoundError:Network", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:DomainNotFoundError:Network", "close"}));
   EXPECT_EQ(sock.host(), "no-such-host.invalid");
 }
 
 TEST_F(ErrorsAndFaults, CloseWhileResolvingDoesNotWaitForDns) {
   tcpsocket::detail::ResolveCallback pending;
-  loop.core().setResolver([&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-    pending = std::move(done);  // never answers by itself
-  });
+  loop.core().setResolver(
+      [&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+        pending = std::move(done);  // never answers by itself
+      });
   auto sock = ts::TCPSocket::open(loop, "slow.example", 80);
   Recorder events(sock);
   runFor(loop, 10ms);
@@ -63,13 +66,15 @@ TEST_F(ErrorsAndFaults, CloseWhileResolvingDoesNotWaitForDns) {
 
 TEST_F(ErrorsAndFaults, ConnectTimeoutCoversNameResolution) {
   tcpsocket::detail::ResolveCallback pending;
-  loop.core().setResolver([&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-    pending = std::move(done);  // never answers by itself
-  });
+  loop.core().setResolver(
+      [&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
+        pending = std::move(done);  // never answers by itself
+      });
   auto sock = ts::TCPSocket::open(loop, "slow.example", 80, {.connectTimeout = 50ms});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
   ASSERT_TRUE(pending);
   pending({}, {});  // a late answer is ignored
   runFor(loop, 10ms);
@@ -94,10 +99,12 @@ TEST_F(ErrorsAndFaults, ConnectTimeoutWhenSynIsNeverAnswered) {
   }
   runFor(loop, 20ms);
 
-  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", ntohs(addr.sin_port), {.connectTimeout = 200ms});
+  auto sock =
+      ts::TCPSocket::open(loop, "127.0.0.1", ntohs(addr.sin_port), {.connectTimeout = 200ms});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
   EXPECT_EQ(sock.nativeHandle(), -1) << "the attempt's descriptor is closed";
   for (const int fd : fillers) ::close(fd);
   ::close(listenFd);
@@ -129,7 +136,8 @@ TEST_F(ErrorsAndFaults, ResetByPeerIsNetworkErrorThenClose) {
   RawConn peer = acceptWhenOpen(loop, listener, events);
   peer.reset();
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
 }
 
 // A write failure detected inside send() is reported later, never from inside the call.
@@ -146,7 +154,8 @@ TEST_F(ErrorsAndFaults, InjectedEpipeOnSendIsReportedAsyncAsErrorThenClose) {
   EXPECT_EQ(p.client.readyState(), ts::ReadyState::Open);
   EXPECT_NO_THROW(p.client.send(std::string_view("more")));
   ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
-  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+  EXPECT_EQ(p.clientEvents.events,
+            (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
 }
 
 // The kernel taking a few bytes at a time must not lose, duplicate or reorder anything.
@@ -194,14 +203,16 @@ TEST_F(ErrorsAndFaults, InjectedResetOnReadIsNetworkError) {
   tcpsocket::sys::ScopedOps inject(failing);
   p.server.send(std::string_view("wake the reader"));
   ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
-  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+  EXPECT_EQ(p.clientEvents.events,
+            (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
 }
 
 // Deviation from the reference (§2.5): a peer half-close while our output is queued used to leave
 // the socket open forever. We flush, then close.
 TEST_F(ErrorsAndFaults, PeerHalfCloseWithQueuedOutputStillEndsInClose) {
   RawListener listener("127.0.0.1", 4096);
-  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.binaryType = ts::BinaryType::ArrayBuffer});
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.binaryType = ts::BinaryType::ArrayBuffer});
   Recorder events(sock);
   RawConn peer = acceptWhenOpen(loop, listener, events);
   std::string sent;

@@ -1,7 +1,6 @@
 // halfClose() (beyond the reference, as the W3C Direct Sockets draft's `writable.close()`): our
 // FIN goes out after every queued byte, reading goes on, and the socket closes when the peer does.
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 
 #include "support/pair.hpp"
@@ -95,9 +94,8 @@ TEST_F(HalfClose, ThrowsUnlessOpen) {
 TEST_F(HalfClose, AcceptedSocketAnswersAHalfClosedClient) {
   Pair p(loop);
   p.waitConnected();
-  p.server.ondata([&](const ts::TCPSocketEvent& e) {
-    p.server.send(std::get<ts::ArrayBuffer>(e.data));
-  });
+  p.server.ondata(
+      [&](const ts::TCPSocketEvent& e) { p.server.send(std::get<ts::ArrayBuffer>(e.data)); });
   const auto payload = randomBytes(300000, 12);
   p.client.send(payload);
   p.client.halfClose();
@@ -122,17 +120,20 @@ TEST_F(HalfClose, CloseAfterHalfCloseStillEndsWithOneClose) {
 }
 
 TEST_F(HalfClose, FdIsReleasedWhenBothSidesAreDone) {
-  ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}).close();  // the reactor's own fds
+  ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"})
+      .close();  // the reactor's own fds
   runFor(loop, 10ms);
   const int baseline = openFdCount();
   {
     Pair p(loop);
     p.waitConnected();
     p.client.halfClose();
-    ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed() && p.serverEvents->closed(); }));
+    ASSERT_TRUE(
+        runUntil(loop, [&] { return p.clientEvents.closed() && p.serverEvents->closed(); }));
     p.listener.close();
   }
-  EXPECT_TRUE(runUntil(loop, [&] { return openFdCount() == baseline; }, 5000ms))
+  EXPECT_TRUE(runUntil(
+      loop, [&] { return openFdCount() == baseline; }, 5000ms))
       << "open fds: " << openFdCount() << " baseline: " << baseline;
 }
 

@@ -21,7 +21,8 @@ TEST_F(ListenersAndLifetime, HandlerAttributeKeepsItsPlaceAndListenersRunInOrder
   p.client.ondata([&](const ts::TCPSocketEvent&) { order.push_back("attr1"); });
   p.client.addEventListener(ts::SocketEventType::Data,
                             [&](const ts::TCPSocketEvent&) { order.push_back("listener"); });
-  p.client.ondata([&](const ts::TCPSocketEvent&) { order.push_back("attr2"); });  // replaces in place
+  p.client.ondata(
+      [&](const ts::TCPSocketEvent&) { order.push_back("attr2"); });  // replaces in place
   p.server.send(std::string_view("x"));
   ASSERT_TRUE(runUntil(loop, [&] { return order.size() == 2; }));
   EXPECT_EQ(order, (std::vector<std::string>{"attr2", "listener"}));
@@ -56,7 +57,8 @@ TEST_F(ListenersAndLifetime, ListenerAddedDuringDispatchSeesOnlyLaterEvents) {
   p.client.ondata([&](const ts::TCPSocketEvent& e) {
     if (!added) {
       added = true;
-      e.target.addEventListener(ts::SocketEventType::Data, [&](const ts::TCPSocketEvent&) { ++late; });
+      e.target.addEventListener(ts::SocketEventType::Data,
+                                [&](const ts::TCPSocketEvent&) { ++late; });
     }
   });
   p.server.send(std::string_view("a"));
@@ -117,7 +119,8 @@ TEST_F(ListenersAndLifetime, DestroyingTheLoopClosesEverythingSilently) {
     ts::EventLoop local;
     serverHandle = ts::TCPServerSocket::listen(local, 0, {.localAddress = "127.0.0.1"});
     std::vector<ts::TCPSocket> accepted;
-    serverHandle.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
+    serverHandle.onconnect(
+        [&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
     survivor = ts::TCPSocket::open(local, "127.0.0.1", serverHandle.localPort());
     ASSERT_TRUE(runUntil(local, [&] { return accepted.size() == 1; }));
     survivor.send(sequence(1 << 20));  // something queued too
@@ -183,7 +186,8 @@ TEST_F(ListenersAndLifetime, KeepAliveHoldsRunForAnotherThreadsPost) {
 }
 
 TEST_F(ListenersAndLifetime, StopEndsRun) {
-  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // keeps run() busy
+  auto server =
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // keeps run() busy
   loop.post([&] { loop.stop(); });
   loop.run();  // returns only because of stop()
   SUCCEED();
@@ -199,9 +203,8 @@ TEST_F(ListenersAndLifetime, RunUntilReportsItsCondition) {
 TEST_F(ListenersAndLifetime, ManyShortConnectionsLeakNoDescriptors) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
   server.onconnect([](const ts::TCPServerSocketEvent& e) {
-    e.socket.ondata([](const ts::TCPSocketEvent& d) {
-      d.target.send(std::get<std::string_view>(d.data));
-    });
+    e.socket.ondata(
+        [](const ts::TCPSocketEvent& d) { d.target.send(std::get<std::string_view>(d.data)); });
   });
   runFor(loop, 10ms);
   const int baseline = openFdCount();
@@ -217,7 +220,8 @@ TEST_F(ListenersAndLifetime, ManyShortConnectionsLeakNoDescriptors) {
     }
   }
   ASSERT_TRUE(runUntil(loop, [&] { return done == kConnections; }));
-  ASSERT_TRUE(runUntil(loop, [&] { return openFdCount() == baseline; }, 5000ms))
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return openFdCount() == baseline; }, 5000ms))
       << "open fds: " << openFdCount() << " baseline: " << baseline;
 }
 

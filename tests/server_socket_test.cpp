@@ -1,7 +1,7 @@
-// Port of the reference's unit/test_tcpserversocket.js (reference §7.3) plus the listen rules of §5.
-#include <gtest/gtest.h>
-
+// Port of the reference's unit/test_tcpserversocket.js (reference §7.3) plus the listen rules of
+// §5.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -119,7 +119,8 @@ TEST_F(TcpServerSocket, BacklogZeroMeansSystemDefault) {
   // at once before the loop accepts any of them must all be accepted.
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}, 0);
   std::vector<RawConn> clients;
-  for (int i = 0; i < 64; ++i) clients.push_back(RawConn::connectTo("127.0.0.1", server.localPort()));
+  for (int i = 0; i < 64; ++i)
+    clients.push_back(RawConn::connectTo("127.0.0.1", server.localPort()));
   int accepted = 0;
   std::vector<ts::TCPSocket> sockets;
   server.onconnect([&](const ts::TCPServerSocketEvent& e) {

@@ -15,7 +15,8 @@ class XpcshellTcpSocket : public ::testing::Test {
  protected:
   void connect(int peerReceiveBuffer = 0) {
     listener = std::make_unique<RawListener>("127.0.0.1", peerReceiveBuffer);
-    sock = ts::TCPSocket::open(loop, "127.0.0.1", listener->port(), {.binaryType = ts::BinaryType::ArrayBuffer});
+    sock = ts::TCPSocket::open(loop, "127.0.0.1", listener->port(),
+                               {.binaryType = ts::BinaryType::ArrayBuffer});
     events.attach(sock);
     peer = acceptWhenOpen(loop, *listener, events);
   }
@@ -110,9 +111,11 @@ TEST_F(XpcshellTcpSocket, DrainTwice) {
   const auto big = randomBytes(kBig, 3);
   const auto big2 = randomBytes(kBig, 4);
   EXPECT_FALSE(sock.send(big));
-  ASSERT_TRUE(pumpUntil([&] { return events.count("drain") == 1 && peer.received().size() >= kBig; }));
+  ASSERT_TRUE(
+      pumpUntil([&] { return events.count("drain") == 1 && peer.received().size() >= kBig; }));
   EXPECT_FALSE(sock.send(big2));
-  ASSERT_TRUE(pumpUntil([&] { return events.count("drain") == 2 && peer.received().size() >= 2 * kBig; }));
+  ASSERT_TRUE(
+      pumpUntil([&] { return events.count("drain") == 2 && peer.received().size() >= 2 * kBig; }));
   EXPECT_EQ(peer.received(), asString(big) + asString(big2));
   sock.close();
   ASSERT_TRUE(pumpUntil([&] { return events.closed() && peer.eof(); }));
@@ -161,7 +164,8 @@ TEST_F(XpcshellTcpSocket, ContinueSend) {
   sent += asString(medium);
   EXPECT_EQ(sock.bufferedAmount(), base + kMedium * (trues + 1));
   EXPECT_EQ(trues, static_cast<int>((65536 - base) / kMedium));
-  ASSERT_TRUE(pumpUntil([&] { return events.has("drain") && peer.received().size() >= sent.size(); }));
+  ASSERT_TRUE(
+      pumpUntil([&] { return events.has("drain") && peer.received().size() >= sent.size(); }));
   EXPECT_EQ(events.bufferedAtDrain, std::vector<std::uint64_t>{0});
   EXPECT_EQ(peer.received(), sent);
   sock.close();
@@ -184,7 +188,8 @@ TEST_F(XpcshellTcpSocket, ChildBuffered) {
   ASSERT_EQ(sock.bufferedAmount(), 65535u);
   EXPECT_FALSE(sock.send(kDataArray)) << "65535 + 12 > 65536";
   sent += asString(kDataArray);
-  ASSERT_TRUE(pumpUntil([&] { return events.has("drain") && peer.received().size() >= sent.size(); }));
+  ASSERT_TRUE(
+      pumpUntil([&] { return events.has("drain") && peer.received().size() >= sent.size(); }));
   EXPECT_EQ(peer.received(), sent);
   sock.close();
   ASSERT_TRUE(pumpUntil([&] { return events.closed() && peer.eof(); }));

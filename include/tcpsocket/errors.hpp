@@ -1,7 +1,7 @@
 // Exceptions thrown by tcpsocket calls.
 //
-// Failures that happen *during* a call (a bad argument, a call in the wrong readyState, a listen that
-// cannot bind) throw one of these, named after the failure. Failures that happen later, on the
+// Failures that happen *during* a call (a bad argument, a call in the wrong readyState, a listen
+// that cannot bind) throw one of these, named after the failure. Failures that happen later, on the
 // network, never throw: they arrive as an `error` event (see events.hpp) followed by `close`.
 #pragma once
 
@@ -13,15 +13,15 @@ namespace tcpsocket {
 
 /// What went wrong; `errorName(kind)` is the name the exception reports.
 enum class ErrorKind {
-  InvalidState,         ///< "InvalidStateError": the call is not allowed in the current readyState.
-  Type,                 ///< "TypeError": an argument has the wrong form (e.g. a non-Latin-1 string).
-  NotSupported,         ///< "NotSupportedError": the feature is not available in this build.
-  InvalidAddress,       ///< "InvalidAddressError": a local address that is not an IP literal.
-  AddressInUse,         ///< "AddressInUseError": listen() on a port already taken.
+  InvalidState,    ///< "InvalidStateError": the call is not allowed in the current readyState.
+  Type,            ///< "TypeError": an argument has the wrong form (e.g. a non-Latin-1 string).
+  NotSupported,    ///< "NotSupportedError": the feature is not available in this build.
+  InvalidAddress,  ///< "InvalidAddressError": a local address that is not an IP literal.
+  AddressInUse,    ///< "AddressInUseError": listen() on a port already taken.
   AddressNotAvailable,  ///< "AddressNotAvailableError": listen() on an address this host lacks.
-  PermissionDenied,     ///< "PermissionDeniedError": the operating system refused (e.g. port < 1024).
-  Network,              ///< "NetworkError": any other failure of the operating system.
-  WrongThread,          ///< "WrongThreadError": a socket was used from a thread other than its loop's.
+  PermissionDenied,  ///< "PermissionDeniedError": the operating system refused (e.g. port < 1024).
+  Network,           ///< "NetworkError": any other failure of the operating system.
+  WrongThread,       ///< "WrongThreadError": a socket was used from a thread other than its loop's.
 };
 
 /// The reference-style name of an error kind, e.g. "InvalidStateError".

@@ -14,10 +14,11 @@ enum class BinaryType {
   ArrayBuffer,  ///< "arraybuffer": a view of the received bytes.
 };
 
-/// The socket's life cycle: connecting -> open -> closing -> closed (or straight to closed on failure).
+/// The socket's life cycle: connecting -> open -> closing -> closed (or straight to closed on
+/// failure).
 enum class ReadyState { Connecting, Open, Closing, Closed };
 
-std::string_view toString(BinaryType type) noexcept;  ///< "string" / "arraybuffer"
+std::string_view toString(BinaryType type) noexcept;   ///< "string" / "arraybuffer"
 std::string_view toString(ReadyState state) noexcept;  ///< "connecting" / "open" / ...
 
 /// Options of TCPSocket::open (the reference's `SocketOptions`).
@@ -36,11 +37,13 @@ struct ServerSocketOptions {
   /// binaryType given to every accepted socket.
   BinaryType binaryType = BinaryType::String;
   /// The address to bind: an IPv4 or IPv6 literal. "0.0.0.0" (all IPv4 interfaces) is the
-  /// reference's behaviour; "::" listens dual-stack (IPv6 and IPv4); "127.0.0.1" or "::1" loopback only.
+  /// reference's behaviour; "::" listens dual-stack (IPv6 and IPv4); "127.0.0.1" or "::1" loopback
+  /// only.
   std::string localAddress = "0.0.0.0";
 };
 
-/// The full-buffer threshold of send(): it returns false once more than this many bytes are buffered.
+/// The full-buffer threshold of send(): it returns false once more than this many bytes are
+/// buffered.
 inline constexpr std::uint64_t kSendBufferThreshold = 65536;
 
 }  // namespace tcpsocket

@@ -38,8 +38,7 @@ class TCPServerSocket {
   /// Throws, synchronously: InvalidAddressError, AddressInUseError, AddressNotAvailableError,
   /// PermissionDeniedError or NetworkError, each naming the address.
   static TCPServerSocket listen(EventLoop& loop, std::uint16_t port,
-                                const ServerSocketOptions& options = {},
-                                std::uint16_t backlog = 0);
+                                const ServerSocketOptions& options = {}, std::uint16_t backlog = 0);
 
   /// The port actually bound.
   std::uint16_t localPort() const;

@@ -81,6 +81,7 @@ class TCPSocket {
   /// then readyState "closed" and `close` (after a pending `drain`). No-op unless connecting/open.
   void close();
   /// Discards queued data and closes at once (the reference's chrome-only closeImmediately()).
+  /// Also cuts short a close() still flushing to a peer that does not read.
   void closeImmediately();
   /// Beyond the reference (the W3C Direct Sockets draft's `writable.close()`): ends the sending
   /// side only. Every byte already accepted by send() is written, then FIN; `drain` still comes if

@@ -37,8 +37,9 @@ void runFor(ts::EventLoop& loop, std::chrono::milliseconds duration) {
 Recorder::Recorder(ts::TCPSocket& socket) { attach(socket); }
 
 void Recorder::attach(ts::TCPSocket& socket) {
-  for (auto type : {ts::SocketEventType::Open, ts::SocketEventType::Data, ts::SocketEventType::Drain,
-                    ts::SocketEventType::Error, ts::SocketEventType::Close}) {
+  for (auto type :
+       {ts::SocketEventType::Open, ts::SocketEventType::Data, ts::SocketEventType::Drain,
+        ts::SocketEventType::Error, ts::SocketEventType::Close}) {
     socket.addEventListener(type, [this](const ts::TCPSocketEvent& e) {
       states.push_back(e.target.readyState());
       if (e.type == ts::SocketEventType::Data) {
@@ -53,7 +54,8 @@ void Recorder::attach(ts::TCPSocket& socket) {
         return;
       }
       if (!std::holds_alternative<std::monostate>(e.data)) ++nonEmptyData;
-      if (e.type == ts::SocketEventType::Drain) bufferedAtDrain.push_back(e.target.bufferedAmount());
+      if (e.type == ts::SocketEventType::Drain)
+        bufferedAtDrain.push_back(e.target.bufferedAmount());
       std::string name(ts::toString(e.type));
       if (e.type == ts::SocketEventType::Error) {
         name += ":" + std::string(e.name) + ":" + std::string(e.message);
@@ -115,7 +117,8 @@ RawListener::RawListener(const char* address, int receiveBuffer) : receiveBuffer
   if (receiveBuffer_ > 0) {
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer_, sizeof receiveBuffer_);
   }
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 128) != 0) {
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::listen(fd_, 128) != 0) {
     throw std::runtime_error("RawListener: cannot listen");
   }
   setNonBlocking(fd_);
@@ -227,7 +230,8 @@ RawConn acceptWhenOpen(ts::EventLoop& loop, RawListener& listener, const Recorde
 
 int openFdCount() {
   int n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    ++n;
   return n;
 }
 

@@ -2,12 +2,11 @@
 // (the reference's own tests talk to raw server sockets, not only to TCPServerSocket).
 #pragma once
 
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tcpsocket/tcpsocket.hpp>
 #include <vector>
 
 namespace test {

@@ -3,11 +3,10 @@
 // stdin the sending side is half-closed and the reply is read until the peer closes.
 #include "connect_command.hpp"
 
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <csignal>
 #include <cstring>
 #include <optional>
+#include <tcpsocket/tcpsocket.hpp>
 
 #include "messages.hpp"
 #include "stdin_reader.hpp"
@@ -19,10 +18,13 @@ namespace {
 class Session {
  public:
   Session(EventLoop& loop, const ConnectOptions& options, bool verbose)
-      : loop_(loop), keepAlive_(loop.keepAlive()), options_(options), log_(verbose),
-        output_(loop, STDOUT_FILENO,
-                {.low = [this] { outputDrained(); },
-                 .error = [this](int err) { outputFailed(err); }}) {
+      : loop_(loop),
+        keepAlive_(loop.keepAlive()),
+        options_(options),
+        log_(verbose),
+        output_(
+            loop, STDOUT_FILENO,
+            {.low = [this] { outputDrained(); }, .error = [this](int err) { outputFailed(err); }}) {
     SocketOptions socketOptions;
     socketOptions.binaryType = BinaryType::ArrayBuffer;
     socketOptions.connectTimeout = options.timeout;
@@ -49,10 +51,11 @@ class Session {
     connected_ = true;
     log_("connected to " + target());
     // Only now: nothing is read from stdin before the connection (and later its TLS) is up.
-    input_.emplace(loop_, STDIN_FILENO,
-                   StdinReader::Handlers{.chunk = [this](std::string c) { inputChunk(std::move(c)); },
-                                         .end = [this] { inputEnded(); },
-                                         .error = [this](int err) { inputFailed(err); }});
+    input_.emplace(
+        loop_, STDIN_FILENO,
+        StdinReader::Handlers{.chunk = [this](std::string c) { inputChunk(std::move(c)); },
+                              .end = [this] { inputEnded(); },
+                              .error = [this](int err) { inputFailed(err); }});
   }
 
   void inputChunk(std::string chunk) {
@@ -114,7 +117,8 @@ class Session {
     } else if (name == "NetworkTimeoutError" && !connected_) {
       printError(name, target() + " did not answer within " + timeoutText());
     } else {
-      printError(name, (connected_ ? "connection to " : "cannot connect to ") + target() + " failed");
+      printError(name,
+                 (connected_ ? "connection to " : "cannot connect to ") + target() + " failed");
     }
   }
 

@@ -2,11 +2,10 @@
 // (send()'s false + suspend, drain + resume) and a bounded graceful shutdown on SIGINT/SIGTERM.
 #include "listen_command.hpp"
 
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tcpsocket/tcpsocket.hpp>
 #include <unordered_map>
 
 #include "messages.hpp"
@@ -17,9 +16,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kMaxLine = 64 * 1024;               // a longer chat line is relayed in pieces
-constexpr std::uint64_t kChatBacklogLimit = 1u << 20;     // a chat reader this far behind is cut off
-constexpr auto kShutdownDeadline = 4000ms;                // then whatever is left is dropped
+constexpr std::size_t kMaxLine = 64 * 1024;            // a longer chat line is relayed in pieces
+constexpr std::uint64_t kChatBacklogLimit = 1u << 20;  // a chat reader this far behind is cut off
+constexpr auto kShutdownDeadline = 4000ms;             // then whatever is left is dropped
 
 struct Connection {
   TCPSocket socket;
@@ -61,7 +60,8 @@ class Server {
     const std::uint64_t id = ++lastId_;
     connections_.emplace(id, Connection{socket, false, {}});
     log_("connection from " + hostPort(socket.host(), socket.port()));
-    socket.ondata([this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
+    socket.ondata(
+        [this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
     socket.ondrain([this, id](const TCPSocketEvent&) { drained(id); });
     socket.onerror([this](const TCPSocketEvent& e) {
       log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));

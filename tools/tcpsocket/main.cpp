@@ -1,9 +1,8 @@
 // The tcpsocket command: argument handling and the error-line contract; the commands live in
 // their own files.
-#include <tcpsocket/tcpsocket.hpp>
-
 #include <iostream>
 #include <string>
+#include <tcpsocket/tcpsocket.hpp>
 #include <vector>
 
 #include "connect_command.hpp"

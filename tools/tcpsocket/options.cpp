@@ -84,14 +84,22 @@ void parseListen(Cursor& c, Command& cmd) {
   auto& o = cmd.listen;
   while (!c.done()) {
     const std::string& arg = c.next();
-    if (arg == "--host") o.host = c.valueOf(arg);
-    else if (arg == "--port") o.port = parsePort(arg, c.valueOf(arg));
-    else if (arg == "--backlog") o.backlog = parsePort(arg, c.valueOf(arg));
-    else if (arg == "--mode") o.mode = parseMode(c.valueOf(arg));
-    else if (arg == "--tls-cert") o.tlsCert = c.valueOf(arg);
-    else if (arg == "--tls-key") o.tlsKey = c.valueOf(arg);
-    else if (arg == "--verbose") cmd.verbose = true;
-    else throw UsageError("unknown argument '" + arg + "' for listen");
+    if (arg == "--host")
+      o.host = c.valueOf(arg);
+    else if (arg == "--port")
+      o.port = parsePort(arg, c.valueOf(arg));
+    else if (arg == "--backlog")
+      o.backlog = parsePort(arg, c.valueOf(arg));
+    else if (arg == "--mode")
+      o.mode = parseMode(c.valueOf(arg));
+    else if (arg == "--tls-cert")
+      o.tlsCert = c.valueOf(arg);
+    else if (arg == "--tls-key")
+      o.tlsKey = c.valueOf(arg);
+    else if (arg == "--verbose")
+      cmd.verbose = true;
+    else
+      throw UsageError("unknown argument '" + arg + "' for listen");
   }
   if (o.tlsCert.empty() != o.tlsKey.empty()) {
     throw UsageError("--tls-cert and --tls-key go together");
@@ -103,12 +111,18 @@ void parseConnect(Cursor& c, Command& cmd) {
   std::vector<std::string> positional;
   while (!c.done()) {
     const std::string& arg = c.next();
-    if (arg == "--tls") o.tls = true;
-    else if (arg == "--ca") o.caFile = c.valueOf(arg);
-    else if (arg == "--timeout") o.timeout = parseSeconds(arg, c.valueOf(arg));
-    else if (arg == "--verbose") cmd.verbose = true;
-    else if (arg.starts_with("--")) throw UsageError("unknown argument '" + arg + "' for connect");
-    else positional.push_back(arg);
+    if (arg == "--tls")
+      o.tls = true;
+    else if (arg == "--ca")
+      o.caFile = c.valueOf(arg);
+    else if (arg == "--timeout")
+      o.timeout = parseSeconds(arg, c.valueOf(arg));
+    else if (arg == "--verbose")
+      cmd.verbose = true;
+    else if (arg.starts_with("--"))
+      throw UsageError("unknown argument '" + arg + "' for connect");
+    else
+      positional.push_back(arg);
   }
   if (positional.size() != 2) throw UsageError("connect needs HOST and PORT");
   o.host = positional[0];

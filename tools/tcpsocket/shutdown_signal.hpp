@@ -2,9 +2,8 @@
 // are blocked in every thread and one watcher thread sigwait()s for them.
 #pragma once
 
-#include <tcpsocket/event_loop.hpp>
-
 #include <functional>
+#include <tcpsocket/event_loop.hpp>
 #include <thread>
 
 namespace tcpsocket::cli {

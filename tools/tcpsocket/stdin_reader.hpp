@@ -3,12 +3,11 @@
 // consumer (the socket) takes it, and nothing is read before the reader exists.
 #pragma once
 
-#include <tcpsocket/event_loop.hpp>
-
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <tcpsocket/event_loop.hpp>
 #include <thread>
 
 namespace tcpsocket::cli {
@@ -34,8 +33,8 @@ class StdinReader {
 
  private:
   void run();
-  bool waitReadable();      // false once stopped (or the descriptor is unusable)
-  bool waitForProceed();    // false once stopped
+  bool waitReadable();    // false once stopped (or the descriptor is unusable)
+  bool waitForProceed();  // false once stopped
 
   EventLoop& loop_;
   const int fd_;

@@ -3,14 +3,13 @@
 // source (a suspended socket), and `low` is posted when the backlog has drained enough to resume.
 #pragma once
 
-#include <tcpsocket/event_loop.hpp>
-
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <span>
 #include <string>
+#include <tcpsocket/event_loop.hpp>
 #include <thread>
 
 namespace tcpsocket::cli {
@@ -21,8 +20,8 @@ class StdoutWriter {
   static constexpr std::size_t kLowWater = 256 << 10;
 
   struct Handlers {
-    std::function<void()> low;            ///< the backlog fell to kLowWater after write() said pause
-    std::function<void(int err)> error;   ///< a write failed (errno); later bytes are dropped
+    std::function<void()> low;           ///< the backlog fell to kLowWater after write() said pause
+    std::function<void(int err)> error;  ///< a write failed (errno); later bytes are dropped
   };
 
   /// Handlers run on `loop`'s thread through loop.post(), possibly after the writer is destroyed.
@@ -45,8 +44,8 @@ class StdoutWriter {
   const int fd_;
   Handlers handlers_;
   std::mutex mutex_;
-  std::condition_variable wake_;      // the thread: bytes queued or stopping
-  std::condition_variable flushed_;   // finish(): backlog empty or failed
+  std::condition_variable wake_;     // the thread: bytes queued or stopping
+  std::condition_variable flushed_;  // finish(): backlog empty or failed
   std::string pending_;
   std::size_t backlog_ = 0;  // queued plus being written
   bool owedLow_ = false;

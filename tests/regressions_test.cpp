@@ -1,0 +1,134 @@
+// Regression tests for bugs found in review; each failed before its fix.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+
+#include "support/pair.hpp"
+#include "sys_ops.hpp"
+
+namespace test {
+namespace {
+
+std::atomic<int> recvCalls{0};
+
+ssize_t countingRecv(int fd, void* buf, size_t len, int flags) {
+  ++recvCalls;
+  return ::recv(fd, buf, len, flags);
+}
+
+class Regressions : public ::testing::Test {
+ protected:
+  ts::EventLoop loop;
+};
+
+// suspend() + resume() inside `data` used to add one more read wait per event: each arrival then
+// woke every one of them (memory and wake-ups growing with the number of events).
+TEST_F(Regressions, SuspendResumeInsideDataDoesNotMultiplyReadWaits) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  sock.ondata([](const ts::TCPSocketEvent& e) {
+    e.target.suspend();
+    e.target.resume();
+  });
+  tcpsocket::sys::Ops counting = tcpsocket::sys::realOps();
+  counting.recv = countingRecv;
+  tcpsocket::sys::ScopedOps inject(counting);
+  recvCalls = 0;
+  constexpr int kRounds = 60;
+  for (int i = 1; i <= kRounds; ++i) {
+    peer.writeAll("x");
+    ASSERT_TRUE(runUntil(loop, [&] { return static_cast<int>(events.received.size()) == i; }));
+    runFor(loop, 1ms);
+  }
+  // One chain of reads costs a few recv calls per arrival; one chain per past event costs ~i.
+  EXPECT_LT(recvCalls.load(), kRounds * 4) << "recv calls: " << recvCalls.load();
+}
+
+TEST_F(Regressions, SuspendBeforeOpenAndResumeInOnopenKeepsOneReadChain) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  sock.suspend();
+  sock.onopen([](const ts::TCPSocketEvent& e) { e.target.resume(); });
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  tcpsocket::sys::Ops counting = tcpsocket::sys::realOps();
+  counting.recv = countingRecv;
+  tcpsocket::sys::ScopedOps inject(counting);
+  runFor(loop, 5ms);
+  recvCalls = 0;
+  constexpr int kRounds = 40;
+  for (int i = 1; i <= kRounds; ++i) {
+    peer.writeAll("y");
+    ASSERT_TRUE(runUntil(loop, [&] { return static_cast<int>(events.received.size()) == i; }));
+    runFor(loop, 1ms);
+  }
+  // One chain: one recv per arrival (plus the odd spurious wake-up); two chains: two.
+  EXPECT_LT(recvCalls.load(), kRounds * 3 / 2) << "recv calls: " << recvCalls.load();
+}
+
+// A socket with nothing pending (suspended after its read wait fired) and no handle left used to
+// be freed inside abandon() and then touched by the loop's destructor (heap-use-after-free under
+// AddressSanitizer).
+TEST(RegressionsLoopLifetime, DestroyingTheLoopFreesAnIdleUnreferencedSocketOnce) {
+  RawListener listener;
+  {
+    ts::EventLoop local;
+    auto sock = ts::TCPSocket::open(local, "127.0.0.1", listener.port());
+    Recorder events(sock);
+    RawConn peer = acceptWhenOpen(local, listener, events);
+    sock.suspend();
+    peer.writeAll("wakes the pending read wait, which then does not re-arm");
+    runFor(local, 30ms);
+    events = Recorder();
+    sock = ts::TCPSocket();
+  }
+  SUCCEED();
+}
+
+// A write failure inside send() followed, in the same read burst, by the peer's FIN used to end
+// in a clean `close` without the `error` (reference §2.5: a failure is error, then close).
+TEST_F(Regressions, WriteFailureIsReportedEvenWhenThePeersFinFollows) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.binaryType = ts::BinaryType::ArrayBuffer});
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  sock.ondata([](const ts::TCPSocketEvent& e) { e.target.send(std::string_view("reply")); });
+  tcpsocket::sys::Ops failing = tcpsocket::sys::realOps();
+  failing.send = [](int, const void*, size_t, int) -> ssize_t {
+    errno = ECONNRESET;
+    return -1;
+  };
+  tcpsocket::sys::ScopedOps inject(failing);
+  peer.writeAll(asString(sequence(65536)));  // one full read: the burst goes on to the FIN
+  peer.shutdownWrite();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+}
+
+// closeImmediately() after close() used to do nothing: a peer that never reads held the socket
+// (and its queued bytes) in "closing" for ever.
+TEST_F(Regressions, CloseImmediatelyWhileClosingDiscardsTheQueueAndCloses) {
+  RawListener listener("127.0.0.1", 4096);
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  const auto chunk = randomBytes(65536, 21);
+  for (int i = 0; i < 200 && sock.bufferedAmount() == 0; ++i) sock.send(chunk);
+  ASSERT_GT(sock.bufferedAmount(), 0u);
+  sock.close();
+  runFor(loop, 20ms);
+  ASSERT_EQ(sock.readyState(), ts::ReadyState::Closing) << "the peer reads nothing";
+  sock.closeImmediately();
+  EXPECT_EQ(sock.bufferedAmount(), 0u);
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return events.closed(); }, 5000ms));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+}
+
+}  // namespace
+}  // namespace test
