@@ -3,7 +3,7 @@
 # what is missing, and runs apt-get update only when something is.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3)
+packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux)
 
 missing=()
 for p in "${packages[@]}"; do
