@@ -453,7 +453,8 @@ class ErrorLines(unittest.TestCase):
         stub = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nxdomain_stub.py")
         script = ("ip link set lo up && echo 'nameserver 127.0.0.1' > \"$T/resolv.conf\" && "
                   "mount --bind \"$T/resolv.conf\" /etc/resolv.conf && "
-                  "{ python3 \"$STUB\" & } && sleep 0.3 && "
+                  "{ python3 \"$STUB\" \"$T/ready\" >/dev/null 2>&1 & } && "
+                  "for i in $(seq 100); do [ -e \"$T/ready\" ] && break; sleep 0.05; done && "
                   "exec \"$BIN\" connect no-such-host.invalid 80")
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
@@ -479,6 +480,22 @@ class ErrorLines(unittest.TestCase):
         r = self.run_cli("listen", "--host", "192.0.2.1")
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stderr.startswith("tcpsocket: AddressNotAvailableError: "), r.stderr)
+
+    def test_host_not_an_address(self):
+        r = self.run_cli("listen", "--host", "bogus")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, 'tcpsocket: InvalidAddressError: "bogus" is not an IPv4 or IPv6 address\n')
+
+    def test_privileged_port_without_the_privilege(self):
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            if int(f.read()) > 80 and os.geteuid() == 0 and os.access(BINARY, os.X_OK):
+                pass
+            else:
+                self.skipTest("ports below 1024 are not privileged here, or not root to drop privileges")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BINARY, "listen",
+                            "--port", "80"], capture_output=True, text=True, timeout=5)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("tcpsocket: PermissionDeniedError: "), r.stderr)
 
     def test_help_and_version(self):
         r = self.run_cli("--help")

@@ -2,6 +2,7 @@
 NXDOMAIN, so that name lookups fail as they would for an unknown host, without any real DNS."""
 import socket
 import struct
+import sys
 
 
 def question_end(query):
@@ -21,6 +22,8 @@ def answer(query):
 def main():
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 53))
+    if len(sys.argv) > 1:
+        open(sys.argv[1], "w").close()  # tells the test the stub is ready
     sock.settimeout(15)  # bounded: the namespace's test is over long before
     while True:
         try:
