@@ -18,5 +18,7 @@ ErrorInfo classifyErrno(int err) noexcept;
 ErrorInfo classifyError(const std::error_code& ec) noexcept;
 /// The host name could not be resolved.
 ErrorInfo domainNotFound() noexcept;
+/// The app policy allows none of the addresses (name "SecurityError", class "SecurityPolicy").
+ErrorInfo policyDenied() noexcept;
 
 }  // namespace tcpsocket::detail

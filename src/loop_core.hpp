@@ -16,6 +16,10 @@
 #include <thread>
 #include <vector>
 
+namespace tcpsocket {
+class AppPolicy;
+}
+
 namespace tcpsocket::detail {
 
 class LoopCore;
@@ -81,6 +85,9 @@ class LoopCore {
   void resolve(const std::string& host, std::uint16_t port, ResolveCallback done);
   void setResolver(Resolver resolver) { resolver_ = std::move(resolver); }
 
+  void setPolicy(std::shared_ptr<const AppPolicy> policy) { policy_ = std::move(policy); }
+  const std::shared_ptr<const AppPolicy>& policy() const noexcept { return policy_; }
+
   void reportException(std::exception_ptr error) noexcept;
   void setExceptionHandler(std::function<void(std::exception_ptr)> handler) {
     exceptionHandler_ = std::move(handler);
@@ -97,6 +104,7 @@ class LoopCore {
   std::atomic<std::thread::id> runner_{};
   std::unique_ptr<std::uint8_t[]> readBuffer_;
   Resolver resolver_;
+  std::shared_ptr<const AppPolicy> policy_;
   std::function<void(std::exception_ptr)> exceptionHandler_;
   // Locked because the last handle of a closed socket may be dropped on any thread.
   std::mutex membersMutex_;

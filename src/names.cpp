@@ -63,6 +63,10 @@ std::string_view errorName(ErrorKind kind) noexcept {
       return "NetworkError";
     case ErrorKind::WrongThread:
       return "WrongThreadError";
+    case ErrorKind::Security:
+      return "SecurityError";
+    case ErrorKind::Manifest:
+      return "ManifestError";
   }
   return "Error";
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sys_ops.hpp"
+#include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_socket.hpp"
 
@@ -53,6 +54,7 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
   s->host_ = host;
   s->port_ = port;
   s->self_ = s;
+  s->policy_ = options.policy;
   if (options.connectTimeout.count() > 0) s->startConnectDeadline(options.connectTimeout);
   // Started from the loop so that even an immediate failure is reported after open() returns.
   asio::post(loop.io(), [s] {
@@ -85,10 +87,17 @@ void SocketImpl::connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t ind
                            std::error_code last) {
   if (state_ != ReadyState::Connecting) return;
   if (index >= endpoints->size()) {
-    fail(classifyError(last));
+    fail(lastAttemptDenied_ ? policyDenied() : classifyError(last));
     return;
   }
   const asio::ip::tcp::endpoint target = (*endpoints)[index];
+  // After resolution, per address: a permitted name must not lead to a forbidden address.
+  lastAttemptDenied_ =
+      policy_ && policy_->connectDenial(host_, addressString(target.address()), port_).has_value();
+  if (lastAttemptDenied_) {
+    connectTo(std::move(endpoints), index + 1, last);
+    return;
+  }
   std::error_code ec;
   socket_.emplace(loop()->io());
   socket_->open(target.protocol(), ec);

@@ -86,6 +86,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
   std::optional<asio::ip::tcp::socket> socket_;
+  std::shared_ptr<const AppPolicy> policy_;  // checked for every address tried; null: full trust
   // The connect deadline while connecting, the linger bound after close; null when neither runs.
   std::unique_ptr<asio::steady_timer> timer_;
   std::string host_;
@@ -101,6 +102,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool writeEnded_ = false;        // halfClose() was called: FIN goes out once the queue is empty
   bool finSent_ = false;           // that FIN has been sent
   bool writeFailed_ = false;       // a write failed inside send(); fail() is posted
+  bool lastAttemptDenied_ = false;  // the policy refused the last address tried
   WriteQueue queue_;
   ListenerList<TCPSocketEvent> listeners_;
   std::shared_ptr<SocketImpl>

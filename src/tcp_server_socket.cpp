@@ -2,6 +2,7 @@
 #include "tcpsocket/tcp_server_socket.hpp"
 
 #include "server_impl.hpp"
+#include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
 
@@ -24,6 +25,9 @@ detail::ServerImpl& TCPServerSocket::impl() const {
 TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
                                         const ServerSocketOptions& options, std::uint16_t backlog) {
   loop.core().checkThread();
+  if (const auto& policy = options.policy ? options.policy : loop.policy()) {
+    policy->checkListen(options.localAddress, port);
+  }
   return TCPServerSocket(detail::ServerImpl::listen(loop.core(), port, options, backlog));
 }
 

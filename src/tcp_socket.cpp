@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "socket_impl.hpp"
+#include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
 
@@ -29,7 +30,10 @@ TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t 
   if (options.useSecureTransport) {
     throw NotSupportedError("useSecureTransport: TLS is not available in this version yet");
   }
-  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, options));
+  SocketOptions checked = options;
+  if (!checked.policy) checked.policy = loop.policy();
+  if (checked.policy) checked.policy->checkPermission();  // the allowlist is checked after DNS
+  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, checked));
 }
 
 const std::string& TCPSocket::host() const { return impl().host(); }

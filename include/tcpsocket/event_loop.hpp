@@ -9,6 +9,8 @@
 
 namespace tcpsocket {
 
+class AppPolicy;
+
 namespace detail {
 class LoopCore;
 }
@@ -79,6 +81,11 @@ class EventLoop {
   /// Called with any exception that escapes a listener or a posted function. The default prints
   /// it to stderr and carries on: one faulty listener must not take down the other connections.
   void setExceptionHandler(std::function<void(std::exception_ptr)> handler);
+
+  /// The app policy every open() and listen() on this loop is checked against, unless its options
+  /// name another (see app_policy.hpp). Null (the default): native code, full trust.
+  void setPolicy(std::shared_ptr<const AppPolicy> policy);
+  const std::shared_ptr<const AppPolicy>& policy() const noexcept;
 
   /// @cond internal
   detail::LoopCore& core() noexcept { return *core_; }

@@ -3,10 +3,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace tcpsocket {
+
+class AppPolicy;
 
 /// How received data is handed to `data` listeners (fixed when the socket is created).
 enum class BinaryType {
@@ -30,6 +33,9 @@ struct SocketOptions {
   /// every address tried). When it passes, `error` (NetworkTimeoutError) then `close`.
   /// Zero leaves it to the operating system (on Linux about two minutes per address).
   std::chrono::milliseconds connectTimeout{0};
+  /// The app policy this socket is opened under (see app_policy.hpp); null: the loop's policy,
+  /// if any (EventLoop::setPolicy), else full trust.
+  std::shared_ptr<const AppPolicy> policy{};
 };
 
 /// Options of TCPServerSocket::listen (the reference's `ServerSocketOptions`, plus `localAddress`).
@@ -40,6 +46,8 @@ struct ServerSocketOptions {
   /// reference's behaviour; "::" listens dual-stack (IPv6 and IPv4); "127.0.0.1" or "::1" loopback
   /// only.
   std::string localAddress = "0.0.0.0";
+  /// The app policy this server listens under; null: the loop's policy, if any.
+  std::shared_ptr<const AppPolicy> policy{};
 };
 
 /// The full-buffer threshold of send(): it returns false once more than this many bytes are
