@@ -1,0 +1,129 @@
+// AppPolicy::fromManifest: every app type, the allowlist forms, and a clear ManifestError naming
+// the source, line:column and field for every kind of malformed manifest.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "support/test_support.hpp"
+
+namespace test {
+namespace {
+
+using ts::AppPolicy;
+using ts::AppType;
+
+std::string errorOf(const std::string& json, const char* source = "app.webapp") {
+  try {
+    AppPolicy::fromManifest(json, source);
+  } catch (const ts::ManifestError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Manifest, EachAppType) {
+  EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "web"})").type(), AppType::Web);
+  EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "privileged"})").type(), AppType::Privileged);
+  EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "certified"})").type(), AppType::Certified);
+  EXPECT_EQ(AppPolicy::fromManifest(R"({"name": "no type"})").type(), AppType::Web) << "the default";
+}
+
+TEST(Manifest, PermissionAndAllowlists) {
+  const auto p = AppPolicy::fromManifest(R"({
+    "name": "Mail", "type": "privileged",
+    "permissions": {
+      "tcp-socket": { "description": "IMAP", "connect": ["mail.example.com:993", "*:443"],
+                      "listen": "*:8000-8100" },
+      "alarms": {}
+    }
+  })");
+  EXPECT_TRUE(p.hasTcpSocketPermission());
+  ASSERT_TRUE(p.connectAllowlist());
+  ASSERT_EQ(p.connectAllowlist()->size(), 2u);
+  EXPECT_EQ((*p.connectAllowlist())[0].host, "mail.example.com");
+  EXPECT_EQ((*p.connectAllowlist())[1].firstPort, 443);
+  ASSERT_TRUE(p.listenAllowlist());
+  EXPECT_EQ((*p.listenAllowlist())[0].lastPort, 8100);
+}
+
+TEST(Manifest, NoPermissionMeansNoSockets) {
+  const auto p = AppPolicy::fromManifest(R"({"type": "certified", "permissions": {"alarms": {}}})");
+  EXPECT_FALSE(p.hasTcpSocketPermission());
+  EXPECT_THROW(p.checkPermission(), ts::SecurityError);
+  const auto unrestricted = AppPolicy::fromManifest(R"({"type": "certified", "permissions": {"tcp-socket": {}}})");
+  EXPECT_TRUE(unrestricted.hasTcpSocketPermission());
+  EXPECT_FALSE(unrestricted.connectAllowlist()) << "absent list: unrestricted";
+}
+
+TEST(Manifest, SyntaxErrorNamesLineAndColumn) {
+  const std::string e = errorOf("{\n  \"type\": \"privileged\",\n  \"permissions\": {,}\n}");
+  EXPECT_EQ(e.rfind("app.webapp:3:", 0), 0u) << e;
+  EXPECT_NE(e.find("invalid JSON"), std::string::npos) << e;
+  EXPECT_EQ(errorOf("").rfind("app.webapp:1:", 0), 0u) << errorOf("");
+  EXPECT_NE(errorOf("{\"type\": \"web\"} trailing").find("invalid JSON"), std::string::npos);
+}
+
+TEST(Manifest, WrongShapesNameTheField) {
+  struct Case {
+    const char* json;
+    const char* field;
+  };
+  const Case cases[] = {
+      {R"([1, 2])", "a manifest must be a JSON object"},
+      {R"({"type": 3})", "type: must be a string"},
+      {R"({"type": "hosted"})", "type: unknown app type \"hosted\""},
+      {R"({"type": "web", "permissions": []})", "permissions: must be an object"},
+      {R"({"permissions": {"tcp-socket": true}})", "permissions.tcp-socket: must be an object"},
+      {R"({"permissions": {"tcp-socket": {"connect": 443}}})", "permissions.tcp-socket.connect: must be"},
+      {R"({"permissions": {"tcp-socket": {"connect": ["*:443", 7]}}})", "permissions.tcp-socket.connect[1]: must be"},
+      {R"({"permissions": {"tcp-socket": {"listen": ["*:70000"]}}})", "permissions.tcp-socket.listen[0]: '*:70000': port 70000 is out of range"},
+      {R"({"permissions": {"tcp-socket": {"connect": "nohost"}}})", "permissions.tcp-socket.connect: 'nohost'"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = errorOf(c.json);
+    EXPECT_EQ(e.rfind("app.webapp:1:", 0), 0u) << e;
+    EXPECT_NE(e.find(c.field), std::string::npos) << "got: " << e << "\nwanted: " << c.field;
+  }
+}
+
+TEST(Manifest, PositionPointsAtTheBadEntry) {
+  const std::string json =
+      "{\n"
+      "  \"type\": \"privileged\",\n"
+      "  \"permissions\": {\n"
+      "    \"tcp-socket\": {\n"
+      "      \"connect\": [\"*:443\",\n"
+      "                  \"host:90-80\"]\n"
+      "    }\n"
+      "  }\n"
+      "}\n";
+  const std::string e = errorOf(json);
+  EXPECT_EQ(e.rfind("app.webapp:6:", 0), 0u) << e;
+  EXPECT_NE(e.find("permissions.tcp-socket.connect[1]"), std::string::npos) << e;
+  EXPECT_NE(e.find("reversed"), std::string::npos) << e;
+}
+
+TEST(Manifest, FileThatCannotBeReadIsAManifestError) {
+  try {
+    AppPolicy::fromManifestFile("/nonexistent/manifest.webapp");
+    FAIL() << "must throw";
+  } catch (const ts::ManifestError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/manifest.webapp"), std::string::npos);
+  }
+}
+
+TEST(Manifest, FileIsNamedInErrors) {
+  const std::string path = ::testing::TempDir() + "bad_manifest.webapp";
+  std::ofstream(path) << "{\"type\": \"certified\", \"permissions\": {\"tcp-socket\": {\"listen\": 1}}}";
+  try {
+    AppPolicy::fromManifestFile(path);
+    FAIL() << "must throw";
+  } catch (const ts::ManifestError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ":1:", 0), 0u) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace test
