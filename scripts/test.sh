@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine, builds and runs every test.
-#   scripts/test.sh            the default (optimised) build
-#   scripts/test.sh asan tsan  also under AddressSanitizer+UBSan and ThreadSanitizer
+#   scripts/test.sh            the default (optimised) build, then the manifest fuzzer for 30 s
+#   scripts/test.sh asan tsan  also the suite under AddressSanitizer+UBSan and ThreadSanitizer
+# FUZZ_SECONDS=0 skips the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("default" "$@")
@@ -10,3 +11,7 @@ for preset in "${presets[@]}"; do
   bash scripts/build.sh "$preset"
   ctest --preset "$preset"
 done
+if [ "${FUZZ_SECONDS:-30}" -gt 0 ]; then
+  echo "== fuzz: manifest parser, ${FUZZ_SECONDS:-30} s"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi

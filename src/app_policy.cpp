@@ -30,8 +30,8 @@ bool isPublic(const asio::ip::address& a) {
   if (a.is_v4()) {
     const std::uint32_t v = a.to_v4().to_uint();
     return !(inRange(v, 0x00000000, 8) || inRange(v, 0x0A000000, 8) || inRange(v, 0x64400000, 10) ||
-             inRange(v, 0xA9FE0000, 16) || inRange(v, 0xAC100000, 12) || inRange(v, 0xC0A80000, 16) ||
-             inRange(v, 0xF0000000, 4));
+             inRange(v, 0xA9FE0000, 16) || inRange(v, 0xAC100000, 12) ||
+             inRange(v, 0xC0A80000, 16) || inRange(v, 0xF0000000, 4));
   }
   const auto v6 = a.to_v6();
   const auto bytes = v6.to_bytes();
@@ -84,10 +84,12 @@ AppPolicy::AppPolicy(AppType type, bool tcpSocketPermission,
 
 void AppPolicy::checkPermission() const {
   if (type_ == AppType::Web) {
-    throw SecurityError("a web app may not use TCP sockets (the tcp-socket permission is only "
-                        "granted to privileged and certified apps)");
+    throw SecurityError(
+        "a web app may not use TCP sockets (the tcp-socket permission is only "
+        "granted to privileged and certified apps)");
   }
-  if (!permission_) throw SecurityError("the app's manifest does not request the tcp-socket permission");
+  if (!permission_)
+    throw SecurityError("the app's manifest does not request the tcp-socket permission");
 }
 
 void AppPolicy::checkListen(std::string_view localAddress, std::uint16_t port) const {
@@ -96,7 +98,8 @@ void AppPolicy::checkListen(std::string_view localAddress, std::uint16_t port) c
   if (port < 1024 && type_ != AppType::Certified) {
     throw SecurityError("listening on port " + std::to_string(port) +
                         " needs a certified app: ports below 1024 are reserved to certified apps, "
-                        "and this app is " + std::string(toString(type_)));
+                        "and this app is " +
+                        std::string(toString(type_)));
   }
   if (!listen_) return;
   const auto local = literal(localAddress);
@@ -104,8 +107,8 @@ void AppPolicy::checkListen(std::string_view localAddress, std::uint16_t port) c
     if (!portMatches(rule, port)) continue;
     if (rule.host == "*" || (local && literal(rule.host) == local)) return;
   }
-  throw SecurityError("no entry of the manifest's listen allowlist allows " + std::string(localAddress) +
-                      ":" + std::to_string(port));
+  throw SecurityError("no entry of the manifest's listen allowlist allows " +
+                      std::string(localAddress) + ":" + std::to_string(port));
 }
 
 std::optional<std::string> AppPolicy::connectDenial(std::string_view host, std::string_view address,

@@ -59,7 +59,9 @@ void EventLoop::setPolicy(std::shared_ptr<const AppPolicy> policy) {
   core_->setPolicy(std::move(policy));
 }
 
-const std::shared_ptr<const AppPolicy>& EventLoop::policy() const noexcept { return core_->policy(); }
+const std::shared_ptr<const AppPolicy>& EventLoop::policy() const noexcept {
+  return core_->policy();
+}
 
 void EventLoop::setExceptionHandler(std::function<void(std::exception_ptr)> handler) {
   core_->setExceptionHandler(std::move(handler));

@@ -140,7 +140,8 @@ class Validator {
   AppType appType(const Json& root) {
     const auto it = root.find("type");
     if (it == root.end()) return AppType::Web;  // Firefox OS's default
-    if (!it->is_string()) fail("type", "must be a string: \"web\", \"privileged\" or \"certified\"");
+    if (!it->is_string())
+      fail("type", "must be a string: \"web\", \"privileged\" or \"certified\"");
     const std::string& t = it->get_ref<const std::string&>();
     if (t == "web") return AppType::Web;
     if (t == "privileged") return AppType::Privileged;
@@ -207,7 +208,8 @@ class Validator {
         ++column;
       }
     }
-    std::string message = std::string(source_) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+    std::string message =
+        std::string(source_) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
     if (!field.empty()) message += field + ": ";
     throw ManifestError(message + why);
   }

@@ -94,14 +94,14 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   ReadyState state_;
   BinaryType binaryType_;
   std::uint32_t suspendCount_ = 0;
-  bool readArmed_ = false;         // a read wait or a posted read is pending
-  bool writeArmed_ = false;        // a write wait is pending
-  bool flushCheckPosted_ = false;  // a posted queueEmptied() check is pending
-  bool waitingForDrain_ = false;   // a send() returned false since the last drain
-  bool peerEnded_ = false;         // the peer's FIN was read
-  bool writeEnded_ = false;        // halfClose() was called: FIN goes out once the queue is empty
-  bool finSent_ = false;           // that FIN has been sent
-  bool writeFailed_ = false;       // a write failed inside send(); fail() is posted
+  bool readArmed_ = false;          // a read wait or a posted read is pending
+  bool writeArmed_ = false;         // a write wait is pending
+  bool flushCheckPosted_ = false;   // a posted queueEmptied() check is pending
+  bool waitingForDrain_ = false;    // a send() returned false since the last drain
+  bool peerEnded_ = false;          // the peer's FIN was read
+  bool writeEnded_ = false;         // halfClose() was called: FIN goes out once the queue is empty
+  bool finSent_ = false;            // that FIN has been sent
+  bool writeFailed_ = false;        // a write failed inside send(); fail() is posted
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried
   WriteQueue queue_;
   ListenerList<TCPSocketEvent> listeners_;

@@ -28,7 +28,8 @@ std::uint16_t parsePortNumber(std::string_view whole, std::string_view digits) {
 bool validName(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
   for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
     if (!ok) return false;
   }
   return name.front() != '.' && name.back() != '.' && name.find("..") == std::string_view::npos;

@@ -42,7 +42,8 @@ TEST(AppPolicyRules, ListenTable) {
   };
   const Allowlist allowlists[] = {
       {"none", std::nullopt, [](std::uint16_t) { return true; }},
-      {"*:8000-8100", rules({"*:8000-8100"}), [](std::uint16_t p) { return p >= 8000 && p <= 8100; }},
+      {"*:8000-8100", rules({"*:8000-8100"}),
+       [](std::uint16_t p) { return p >= 8000 && p <= 8100; }},
       {"127.0.0.1:80 + *:65535", rules({"127.0.0.1:80", "*:65535"}),
        [](std::uint16_t p) { return p == 80 || p == 65535; }},
   };
@@ -68,7 +69,8 @@ TEST(AppPolicyRules, ListenTable) {
 }
 
 TEST(AppPolicyRules, ListenAllowlistHostIsTheLocalAddress) {
-  const AppPolicy policy(AppType::Privileged, true, std::nullopt, rules({"127.0.0.1:9000", "[::1]:9001"}));
+  const AppPolicy policy(AppType::Privileged, true, std::nullopt,
+                         rules({"127.0.0.1:9000", "[::1]:9001"}));
   EXPECT_TRUE(listenAllowed(policy, "127.0.0.1", 9000));
   EXPECT_FALSE(listenAllowed(policy, "0.0.0.0", 9000));
   EXPECT_TRUE(listenAllowed(policy, "::1", 9001));
@@ -80,8 +82,9 @@ TEST(AppPolicyRules, ConnectTable) {
     const char* name;
     std::optional<std::vector<SocketRule>> rules;
   };
-  const Allowlist allowlists[] = {{"none", std::nullopt},
-                                  {"*:443 + mail.example.com:993", rules({"*:443", "mail.example.com:993"})}};
+  const Allowlist allowlists[] = {
+      {"none", std::nullopt},
+      {"*:443 + mail.example.com:993", rules({"*:443", "mail.example.com:993"})}};
   // host, the address it resolved to, port -> allowed by the second allowlist?
   struct Target {
     const char* host;
@@ -90,20 +93,20 @@ TEST(AppPolicyRules, ConnectTable) {
     bool allowedByList;
   };
   const Target targets[] = {
-      {"www.example.org", "93.184.216.34", 443, true},   // wildcard, public address
-      {"www.example.org", "93.184.216.34", 80, false},   // port not listed
-      {"evil.example.org", "127.0.0.1", 443, false},     // wildcard cannot reach loopback
-      {"evil.example.org", "10.1.2.3", 443, false},      // ... nor private
+      {"www.example.org", "93.184.216.34", 443, true},  // wildcard, public address
+      {"www.example.org", "93.184.216.34", 80, false},  // port not listed
+      {"evil.example.org", "127.0.0.1", 443, false},    // wildcard cannot reach loopback
+      {"evil.example.org", "10.1.2.3", 443, false},     // ... nor private
       {"evil.example.org", "192.168.1.1", 443, false},
-      {"evil.example.org", "169.254.1.1", 443, false},   // ... nor link-local
+      {"evil.example.org", "169.254.1.1", 443, false},  // ... nor link-local
       {"evil.example.org", "::1", 443, false},
-      {"evil.example.org", "fd00::1", 443, false},       // ... nor unique-local IPv6
+      {"evil.example.org", "fd00::1", 443, false},           // ... nor unique-local IPv6
       {"evil.example.org", "::ffff:127.0.0.1", 443, false},  // ... nor v4-mapped loopback
-      {"mail.example.com", "10.0.0.5", 993, true},       // an explicitly named host, any address
-      {"MAIL.Example.COM.", "10.0.0.5", 993, true},      // names compare case-insensitively
+      {"mail.example.com", "10.0.0.5", 993, true},   // an explicitly named host, any address
+      {"MAIL.Example.COM.", "10.0.0.5", 993, true},  // names compare case-insensitively
       {"mail.example.com", "10.0.0.5", 994, false},
       {"other.example.com", "203.0.113.9", 993, false},
-      {"8.8.8.8", "8.8.8.8", 443, true},                 // a literal public address, via *
+      {"8.8.8.8", "8.8.8.8", 443, true},  // a literal public address, via *
   };
   for (const AppType type : kTypes) {
     for (const bool permission : {false, true}) {
@@ -113,8 +116,8 @@ TEST(AppPolicyRules, ConnectTable) {
           const bool expected =
               permission && type != AppType::Web && (!list.rules || t.allowedByList);
           EXPECT_EQ(!policy.connectDenial(t.host, t.address, t.port).has_value(), expected)
-              << toString(type) << " permission=" << permission << " allowlist=" << list.name
-              << " " << t.host << " (" << t.address << "):" << t.port;
+              << toString(type) << " permission=" << permission << " allowlist=" << list.name << " "
+              << t.host << " (" << t.address << "):" << t.port;
         }
       }
     }
@@ -169,9 +172,9 @@ TEST(SocketRuleParse, AcceptedForms) {
 }
 
 TEST(SocketRuleParse, RejectedForms) {
-  for (const char* bad : {"", "*", "host", ":80", "host:", "host:0", "host:70000", "host:-1", "host:80-",
-                          "host:90-80", "host:8a", "::1:80", "[::1:80", "[zz]:80", "ho st:80",
-                          "*.:80", "a..b:80", "*foo:80", "host:1-2-3"}) {
+  for (const char* bad : {"", "*", "host", ":80", "host:", "host:0", "host:70000", "host:-1",
+                          "host:80-", "host:90-80", "host:8a", "::1:80", "[::1:80", "[zz]:80",
+                          "ho st:80", "*.:80", "a..b:80", "*foo:80", "host:1-2-3"}) {
     EXPECT_THROW(SocketRule::parse(bad), ts::ManifestError) << "'" << bad << "'";
   }
 }
@@ -182,10 +185,11 @@ TEST(SocketRuleParse, RejectedForms) {
 class PolicyEnforcement : public ::testing::Test {
  protected:
   ts::EventLoop loop;
-  static std::shared_ptr<const AppPolicy> policy(AppType type, bool permission,
-                                                 std::optional<std::vector<SocketRule>> connect = {},
-                                                 std::optional<std::vector<SocketRule>> listen = {}) {
-    return std::make_shared<const AppPolicy>(type, permission, std::move(connect), std::move(listen));
+  static std::shared_ptr<const AppPolicy> policy(
+      AppType type, bool permission, std::optional<std::vector<SocketRule>> connect = {},
+      std::optional<std::vector<SocketRule>> listen = {}) {
+    return std::make_shared<const AppPolicy>(type, permission, std::move(connect),
+                                             std::move(listen));
   }
   // Names resolve through the seam only: tests never reach a DNS server.
   void fakeDns(std::string name, std::vector<const char*> addresses) {
@@ -203,8 +207,9 @@ class PolicyEnforcement : public ::testing::Test {
 };
 
 TEST_F(PolicyEnforcement, OpenWithoutPermissionThrowsSecurityError) {
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.policy = policy(AppType::Privileged, false)}),
-               ts::SecurityError);
+  EXPECT_THROW(
+      ts::TCPSocket::open(loop, "127.0.0.1", 9, {.policy = policy(AppType::Privileged, false)}),
+      ts::SecurityError);
   EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.policy = policy(AppType::Web, true)}),
                ts::SecurityError);
 }
@@ -212,7 +217,8 @@ TEST_F(PolicyEnforcement, OpenWithoutPermissionThrowsSecurityError) {
 TEST_F(PolicyEnforcement, LoopPolicyAppliesAndOptionsOverrideIt) {
   loop.setPolicy(policy(AppType::Web, true));
   EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9), ts::SecurityError);
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}), ts::SecurityError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}),
+               ts::SecurityError);
   auto server = ts::TCPServerSocket::listen(
       loop, 0, {.localAddress = "127.0.0.1", .policy = policy(AppType::Certified, true)});
   EXPECT_NE(server.localPort(), 0);
@@ -221,10 +227,14 @@ TEST_F(PolicyEnforcement, LoopPolicyAppliesAndOptionsOverrideIt) {
 TEST_F(PolicyEnforcement, ListenRules) {
   loop.setPolicy(policy(AppType::Privileged, true, std::nullopt, rules({"127.0.0.1:20000-20010"})));
   // Denials are decided before any bind, so fixed ports are safe to name here.
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 80, {.localAddress = "127.0.0.1"}), ts::SecurityError);
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 30000, {.localAddress = "127.0.0.1"}), ts::SecurityError);
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 20005, {.localAddress = "0.0.0.0"}), ts::SecurityError);
-  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // port 0: always
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 80, {.localAddress = "127.0.0.1"}),
+               ts::SecurityError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 30000, {.localAddress = "127.0.0.1"}),
+               ts::SecurityError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 20005, {.localAddress = "0.0.0.0"}),
+               ts::SecurityError);
+  auto server =
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});  // port 0: always
   EXPECT_NE(server.localPort(), 0);
 }
 
@@ -232,8 +242,9 @@ TEST_F(PolicyEnforcement, AllowedAddressConnectsAndAcceptedSocketsAreNotChecked)
   Pair p(loop);  // no policy: the server side is native code
   p.waitConnected();
   const std::string entry = "127.0.0.1:" + std::to_string(p.listener.localPort());
-  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", p.listener.localPort(),
-                                  {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
+  auto sock =
+      ts::TCPSocket::open(loop, "127.0.0.1", p.listener.localPort(),
+                          {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") || events.closed(); }));
   EXPECT_EQ(events.events, std::vector<std::string>{"open"});
@@ -247,7 +258,8 @@ TEST_F(PolicyEnforcement, WildcardCannotReachLoopback) {
                                   {.policy = policy(AppType::Certified, true, rules({"*:*"}))});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"error:SecurityError:SecurityPolicy", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:SecurityError:SecurityPolicy", "close"}));
   runFor(loop, 20ms);
   EXPECT_EQ(accepted, 0) << "no connection attempt reached the forbidden address";
 }
@@ -259,11 +271,13 @@ TEST_F(PolicyEnforcement, NameResolvingToAForbiddenAddressIsRefusedAfterDns) {
   server.onconnect([&](const ts::TCPServerSocketEvent&) { ++accepted; });
   fakeDns("intranet.example.org", {"127.0.0.1"});
   const std::string entry = "*.example.org:" + std::to_string(server.localPort());
-  auto sock = ts::TCPSocket::open(loop, "intranet.example.org", server.localPort(),
-                                  {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
+  auto sock =
+      ts::TCPSocket::open(loop, "intranet.example.org", server.localPort(),
+                          {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  EXPECT_EQ(events.events, (std::vector<std::string>{"error:SecurityError:SecurityPolicy", "close"}));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:SecurityError:SecurityPolicy", "close"}));
   runFor(loop, 20ms);
   EXPECT_EQ(accepted, 0);
 }
@@ -272,8 +286,9 @@ TEST_F(PolicyEnforcement, ExplicitlyNamedHostMayResolveToLoopback) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
   fakeDns("devbox.example.org", {"127.0.0.1"});
   const std::string entry = "devbox.example.org:" + std::to_string(server.localPort());
-  auto sock = ts::TCPSocket::open(loop, "devbox.example.org", server.localPort(),
-                                  {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
+  auto sock =
+      ts::TCPSocket::open(loop, "devbox.example.org", server.localPort(),
+                          {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") || events.closed(); }));
   EXPECT_EQ(events.events, std::vector<std::string>{"open"});
@@ -295,8 +310,9 @@ TEST_F(PolicyEnforcement, ForbiddenAddressesAreSkippedAndAllowedOnesTried) {
   allowed.onconnect([&](const ts::TCPServerSocketEvent&) { ++allowedAccepts; });
   fakeDns("multi.example.org", {"127.0.0.2", "127.0.0.1"});
   const std::string entry = "127.0.0.1:" + std::to_string(port);
-  auto sock = ts::TCPSocket::open(loop, "multi.example.org", port,
-                                  {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
+  auto sock =
+      ts::TCPSocket::open(loop, "multi.example.org", port,
+                          {.policy = policy(AppType::Privileged, true, rules({entry.c_str()}))});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return allowedAccepts == 1 && events.has("open"); }));
   runFor(loop, 20ms);

@@ -62,6 +62,13 @@ TEST(CliOptions, ConnectTimeoutInSeconds) {
   }
 }
 
+TEST(CliOptions, ManifestOnBothCommands) {
+  EXPECT_EQ(parse({"listen", "--manifest", "a.webapp"}).listen.manifest, "a.webapp");
+  EXPECT_EQ(parse({"connect", "h", "1", "--manifest", "b.webapp"}).connect.manifest, "b.webapp");
+  EXPECT_TRUE(parse({"listen"}).listen.manifest.empty());
+  EXPECT_THROW(parse({"listen", "--manifest"}), UsageError);
+}
+
 TEST(CliOptions, UnknownCommandAndNoCommand) {
   EXPECT_THROW(parse({}), UsageError);
   EXPECT_THROW(parse({"serve"}), UsageError);

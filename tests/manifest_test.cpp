@@ -26,7 +26,8 @@ TEST(Manifest, EachAppType) {
   EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "web"})").type(), AppType::Web);
   EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "privileged"})").type(), AppType::Privileged);
   EXPECT_EQ(AppPolicy::fromManifest(R"({"type": "certified"})").type(), AppType::Certified);
-  EXPECT_EQ(AppPolicy::fromManifest(R"({"name": "no type"})").type(), AppType::Web) << "the default";
+  EXPECT_EQ(AppPolicy::fromManifest(R"({"name": "no type"})").type(), AppType::Web)
+      << "the default";
 }
 
 TEST(Manifest, PermissionAndAllowlists) {
@@ -51,7 +52,8 @@ TEST(Manifest, NoPermissionMeansNoSockets) {
   const auto p = AppPolicy::fromManifest(R"({"type": "certified", "permissions": {"alarms": {}}})");
   EXPECT_FALSE(p.hasTcpSocketPermission());
   EXPECT_THROW(p.checkPermission(), ts::SecurityError);
-  const auto unrestricted = AppPolicy::fromManifest(R"({"type": "certified", "permissions": {"tcp-socket": {}}})");
+  const auto unrestricted =
+      AppPolicy::fromManifest(R"({"type": "certified", "permissions": {"tcp-socket": {}}})");
   EXPECT_TRUE(unrestricted.hasTcpSocketPermission());
   EXPECT_FALSE(unrestricted.connectAllowlist()) << "absent list: unrestricted";
 }
@@ -75,10 +77,14 @@ TEST(Manifest, WrongShapesNameTheField) {
       {R"({"type": "hosted"})", "type: unknown app type \"hosted\""},
       {R"({"type": "web", "permissions": []})", "permissions: must be an object"},
       {R"({"permissions": {"tcp-socket": true}})", "permissions.tcp-socket: must be an object"},
-      {R"({"permissions": {"tcp-socket": {"connect": 443}}})", "permissions.tcp-socket.connect: must be"},
-      {R"({"permissions": {"tcp-socket": {"connect": ["*:443", 7]}}})", "permissions.tcp-socket.connect[1]: must be"},
-      {R"({"permissions": {"tcp-socket": {"listen": ["*:70000"]}}})", "permissions.tcp-socket.listen[0]: '*:70000': port 70000 is out of range"},
-      {R"({"permissions": {"tcp-socket": {"connect": "nohost"}}})", "permissions.tcp-socket.connect: 'nohost'"},
+      {R"({"permissions": {"tcp-socket": {"connect": 443}}})",
+       "permissions.tcp-socket.connect: must be"},
+      {R"({"permissions": {"tcp-socket": {"connect": ["*:443", 7]}}})",
+       "permissions.tcp-socket.connect[1]: must be"},
+      {R"({"permissions": {"tcp-socket": {"listen": ["*:70000"]}}})",
+       "permissions.tcp-socket.listen[0]: '*:70000': port 70000 is out of range"},
+      {R"({"permissions": {"tcp-socket": {"connect": "nohost"}}})",
+       "permissions.tcp-socket.connect: 'nohost'"},
   };
   for (const Case& c : cases) {
     const std::string e = errorOf(c.json);
@@ -115,7 +121,8 @@ TEST(Manifest, FileThatCannotBeReadIsAManifestError) {
 
 TEST(Manifest, FileIsNamedInErrors) {
   const std::string path = ::testing::TempDir() + "bad_manifest.webapp";
-  std::ofstream(path) << "{\"type\": \"certified\", \"permissions\": {\"tcp-socket\": {\"listen\": 1}}}";
+  std::ofstream(path)
+      << "{\"type\": \"certified\", \"permissions\": {\"tcp-socket\": {\"listen\": 1}}}";
   try {
     AppPolicy::fromManifestFile(path);
     FAIL() << "must throw";

@@ -75,9 +75,7 @@ class AppPolicy {
   const std::optional<std::vector<SocketRule>>& connectAllowlist() const noexcept {
     return connect_;
   }
-  const std::optional<std::vector<SocketRule>>& listenAllowlist() const noexcept {
-    return listen_;
-  }
+  const std::optional<std::vector<SocketRule>>& listenAllowlist() const noexcept { return listen_; }
 
   /// Throws SecurityError unless the app may use TCP sockets at all.
   void checkPermission() const;

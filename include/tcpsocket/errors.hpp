@@ -22,8 +22,9 @@ enum class ErrorKind {
   PermissionDenied,  ///< "PermissionDeniedError": the operating system refused (e.g. port < 1024).
   Network,           ///< "NetworkError": any other failure of the operating system.
   WrongThread,       ///< "WrongThreadError": a socket was used from a thread other than its loop's.
-  Security,  ///< "SecurityError": the app's policy (AppPolicy) does not allow the call.
-  Manifest,  ///< "ManifestError": an app manifest is malformed (file, position and field in what()).
+  Security,          ///< "SecurityError": the app's policy (AppPolicy) does not allow the call.
+  Manifest,          ///< "ManifestError": an app manifest is malformed (file, position and field in
+                     ///< what()).
 };
 
 /// The reference-style name of an error kind, e.g. "InvalidStateError".

@@ -384,6 +384,86 @@ class ConnectCommand(unittest.TestCase):
             server.close()
 
 
+class ManifestPolicy(unittest.TestCase):
+    def setUp(self):
+        import tempfile
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def manifest(self, text, name="app.webapp"):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def run_cli(self, *args, stdin=b""):
+        return subprocess.run([BINARY, *args], input=stdin, capture_output=True, timeout=10)
+
+    def test_web_app_may_not_listen(self):
+        path = self.manifest('{"type": "web", "permissions": {"tcp-socket": {}}}')
+        r = self.run_cli("listen", "--manifest", path)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: SecurityError: a web app may not use TCP sockets"), r.stderr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_privileged_app_may_not_listen_below_1024(self):
+        path = self.manifest('{"type": "privileged", "permissions": {"tcp-socket": {}}}')
+        r = self.run_cli("listen", "--manifest", path, "--port", "80")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: SecurityError: listening on port 80 needs a certified app"),
+                        r.stderr)
+
+    def test_os_refusal_is_named_apart_from_the_policy(self):
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            if int(f.read()) <= 80 or os.geteuid() != 0:
+                self.skipTest("needs root to drop privileges and port 80 to be privileged")
+        path = self.manifest('{"type": "certified", "permissions": {"tcp-socket": {}}}')
+        os.chmod(self.tmp.name, 0o755)
+        os.chmod(path, 0o644)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BINARY, "listen",
+                            "--manifest", path, "--port", "80"], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: PermissionDeniedError: "), r.stderr)
+
+    def test_malformed_manifest_is_a_clear_error_never_full_trust(self):
+        path = self.manifest('{\n  "type": "privileged",\n  "permissions": {"tcp-socket": {"connect": ["*:99999"]}}\n}')
+        r = self.run_cli("listen", "--manifest", path)
+        self.assertEqual(r.returncode, 2)
+        line = r.stderr.decode()
+        self.assertTrue(line.startswith("tcpsocket: ManifestError: %s:3:" % path), line)
+        self.assertIn("permissions.tcp-socket.connect[0]", line)
+        self.assertEqual(r.stdout, b"", "it must not start listening")
+        r = self.run_cli("listen", "--manifest", os.path.join(self.tmp.name, "missing.webapp"))
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: ManifestError: "), r.stderr)
+
+    def test_connect_allowlist(self):
+        proc, _, port = start_listen()
+        try:
+            denied = self.manifest('{"type": "privileged", "permissions": {"tcp-socket": {"connect": "*:*"}}}',
+                                   "denied.webapp")
+            r = self.run_cli("connect", "127.0.0.1", str(port), "--manifest", denied, stdin=b"x")
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr.decode(),
+                             "tcpsocket: SecurityError: the app's connect allowlist does not allow 127.0.0.1:%d\n" % port)
+            allowed = self.manifest('{"type": "privileged", "permissions": {"tcp-socket": {"connect": "127.0.0.1:%d"}}}'
+                                    % port, "allowed.webapp")
+            r = self.run_cli("connect", "127.0.0.1", str(port), "--manifest", allowed, stdin=b"allowed")
+            self.assertEqual((r.returncode, r.stdout), (0, b"allowed"), r.stderr)
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_listen_under_an_allowing_manifest(self):
+        path = self.manifest('{"type": "certified", "permissions": {"tcp-socket": {"listen": "127.0.0.1:*"}}}')
+        proc, _, port = start_listen("--manifest", path)
+        try:
+            self.assertEqual(echo_roundtrip(port, b"policy ok"), b"policy ok")
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+
 class ErrorLines(unittest.TestCase):
     def run_cli(self, *args):
         start = time.monotonic()

@@ -8,6 +8,7 @@
 #include <optional>
 #include <tcpsocket/tcpsocket.hpp>
 
+#include "app_manifest.hpp"
 #include "messages.hpp"
 #include "stdin_reader.hpp"
 #include "stdout_writer.hpp"
@@ -114,6 +115,8 @@ class Session {
       printError(name, target() + " refused the connection");
     } else if (name == "DomainNotFoundError") {
       printError(name, "cannot resolve host '" + options_.host + "'");
+    } else if (name == "SecurityError") {
+      printError(name, "the app's connect allowlist does not allow " + target());
     } else if (name == "NetworkTimeoutError" && !connected_) {
       printError(name, target() + " did not answer within " + timeoutText());
     } else {
@@ -147,6 +150,7 @@ int runConnect(const ConnectOptions& options, bool verbose) {
   if (options.tls) throw NotSupportedError("--tls: TLS is not available in this version yet");
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error to report, not a silent death
   EventLoop loop;
+  applyManifest(loop, options.manifest);
   Session session(loop, options, verbose);
   loop.run();
   return session.finish();

@@ -8,6 +8,7 @@
 #include <tcpsocket/tcpsocket.hpp>
 #include <unordered_map>
 
+#include "app_manifest.hpp"
 #include "messages.hpp"
 #include "shutdown_signal.hpp"
 
@@ -50,9 +51,16 @@ class Server {
 
   /// Stop accepting, let every connection flush what it owes, give up at the deadline.
   void shutdown() {
+    const auto deadline = std::chrono::steady_clock::now() + kShutdownDeadline;
     server_.close();
     for (auto& [id, c] : connections_) c.socket.close();
     loop_.runUntil([this] { return connections_.empty(); }, kShutdownDeadline);
+    // A closed socket may still be draining its peer's input until that peer's FIN: exiting
+    // before would close it with unread input, and the kernel would answer with a reset that can
+    // destroy what the peer has not read yet. The loop runs out of work when all are done.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() > 0) loop_.runFor(left);
   }
 
  private:
@@ -131,6 +139,7 @@ int runListen(const ListenOptions& options, bool verbose) {
     throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
   }
   EventLoop loop;
+  applyManifest(loop, options.manifest);
   ShutdownSignal signal(loop, [&loop] { loop.stop(); });
   Server server(loop, options, verbose);
   server.start();

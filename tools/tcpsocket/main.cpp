@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   } catch (const cli::UsageError& e) {
     cli::printError("UsageError", e.what());
     return 2;
+  } catch (const ManifestError& e) {
+    cli::printError(e.name(), e.what());
+    return 2;
   } catch (const NotSupportedError& e) {
     cli::printError(e.name(), e.what());
     return 2;

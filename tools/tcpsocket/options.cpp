@@ -9,8 +9,9 @@ const char* usageText() {
 
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
-                   [--tls-cert FILE --tls-key FILE] [--verbose]
-  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--verbose]
+                   [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
+  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--manifest FILE]
+                   [--verbose]
   tcpsocket --help | --version
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
@@ -22,6 +23,8 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30)
+--manifest run under the policy of a Firefox OS app manifest (manifest.webapp): its type,
+           its tcp-socket permission and allowlists (see docs/permissions.md)
 --verbose  log connections and errors to stderr
 
 Examples:
@@ -96,6 +99,8 @@ void parseListen(Cursor& c, Command& cmd) {
       o.tlsCert = c.valueOf(arg);
     else if (arg == "--tls-key")
       o.tlsKey = c.valueOf(arg);
+    else if (arg == "--manifest")
+      o.manifest = c.valueOf(arg);
     else if (arg == "--verbose")
       cmd.verbose = true;
     else
@@ -117,6 +122,8 @@ void parseConnect(Cursor& c, Command& cmd) {
       o.caFile = c.valueOf(arg);
     else if (arg == "--timeout")
       o.timeout = parseSeconds(arg, c.valueOf(arg));
+    else if (arg == "--manifest")
+      o.manifest = c.valueOf(arg);
     else if (arg == "--verbose")
       cmd.verbose = true;
     else if (arg.starts_with("--"))

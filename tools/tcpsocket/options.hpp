@@ -25,6 +25,7 @@ struct ListenOptions {
   Mode mode = Mode::Echo;
   std::string tlsCert;
   std::string tlsKey;
+  std::string manifest;  ///< run under this app manifest's policy (empty: full trust)
 };
 
 struct ConnectOptions {
@@ -33,6 +34,7 @@ struct ConnectOptions {
   bool tls = false;
   std::string caFile;
   std::chrono::milliseconds timeout{30000};  ///< for the whole connection attempt
+  std::string manifest;                      ///< run under this app manifest's policy
 };
 
 struct Command {
