@@ -10,6 +10,7 @@ constexpr std::string_view kNetwork = "Network";
 
 ErrorInfo domainNotFound() noexcept { return {"DomainNotFoundError", kNetwork}; }
 ErrorInfo policyDenied() noexcept { return {"SecurityError", "SecurityPolicy"}; }
+ErrorInfo bufferOverflow() noexcept { return {"BufferOverflowError", kNetwork}; }
 
 // The grouping follows how the reference's network layer folds NSPR errors into its few codes:
 // unreachable networks and refused access count as "refused", resets as plain network errors.

@@ -20,5 +20,7 @@ ErrorInfo classifyError(const std::error_code& ec) noexcept;
 ErrorInfo domainNotFound() noexcept;
 /// The app policy allows none of the addresses (name "SecurityError", class "SecurityPolicy").
 ErrorInfo policyDenied() noexcept;
+/// ConnectionOptions::maxBufferedAmount was exceeded ("BufferOverflowError", class "Network").
+ErrorInfo bufferOverflow() noexcept;
 
 }  // namespace tcpsocket::detail

@@ -35,6 +35,8 @@ std::string_view toString(SocketEventType type) noexcept {
       return "error";
     case SocketEventType::Close:
       return "close";
+    case SocketEventType::End:
+      return "end";
   }
   return "error";
 }

@@ -9,6 +9,7 @@
 #include "error_names.hpp"
 #include "socket_impl.hpp"
 #include "sys_ops.hpp"
+#include "tcp_tuning.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_server_socket.hpp"
 #include "tcpsocket/tcp_socket.hpp"
@@ -68,8 +69,12 @@ bool outOfResources(int err) noexcept {
 
 }  // namespace
 
-ServerImpl::ServerImpl(Private, LoopCore& loop, BinaryType binaryType)
-    : LoopMember(loop), binaryType_(binaryType) {}
+ServerImpl::ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& options)
+    : LoopMember(loop),
+      binaryType_(options.binaryType),
+      connectionOptions_(std::make_shared<const ConnectionOptions>(options.connection)),
+      maxConnections_(options.maxConnections),
+      maxPerAddress_(options.maxConnectionsPerAddress) {}
 
 ServerImpl::~ServerImpl() = default;
 
@@ -90,7 +95,7 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
     throw InvalidAddressError("\"" + options.localAddress + "\" is not an IPv4 or IPv6 address");
   }
   const asio::ip::tcp::endpoint endpoint(address, port);
-  auto s = std::make_shared<ServerImpl>(Private{}, loop, options.binaryType);
+  auto s = std::make_shared<ServerImpl>(Private{}, loop, options);
   auto& acceptor = s->acceptor_.emplace(loop.io());
   acceptor.open(endpoint.protocol(), ec);
   if (ec) throwListenError(ec, endpoint);
@@ -126,6 +131,12 @@ void ServerImpl::waitAcceptable() {
 void ServerImpl::acceptReady() {
   for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
     if (!listening_) return;  // a connect listener may have closed the server
+    if (atLimit()) {
+      // Stop polling: new clients wait in the kernel's backlog. connectionEnded() resumes.
+      pausedAtLimit_ = true;
+      ++stats_.pausesAtLimit;
+      return;
+    }
     sockaddr_storage peer{};
     socklen_t peerLength = sizeof peer;
     const int fd =
@@ -136,7 +147,11 @@ void ServerImpl::acceptReady() {
       asio::ip::tcp::endpoint endpoint;
       std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(peerLength, endpoint.capacity()));
       endpoint.resize(peerLength);
-      if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_)) {
+      const std::string address = addressString(endpoint.address());
+      if (refusedByAddressLimit(fd, address)) continue;
+      if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_, connectionOptions_,
+                                        weak_from_this())) {
+        track(*impl);
         TCPSocket socket(std::move(impl));
         emit(ServerEventType::Connect, socket);
       }
@@ -161,6 +176,7 @@ void ServerImpl::acceptReady() {
 // Out of descriptors or memory: retrying at once would spin (the pending connection stays
 // pending), giving up would stop the server for good. Pause, doubling the pause up to 1 s.
 void ServerImpl::backOff() {
+  ++stats_.descriptorBackoffs;
   backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
   if (!backoffTimer_) backoffTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
   backoffTimer_->expires_after(backoff_);
@@ -182,11 +198,15 @@ void ServerImpl::died(int err) {
 void ServerImpl::close() {
   checkThread();
   if (!listening_) return;
+  stopListening();
+  if (!draining_) release();
+}
+
+void ServerImpl::stopListening() noexcept {
   listening_ = false;
   std::error_code ignored;
-  acceptor_->close(ignored);
+  if (acceptor_) acceptor_->close(ignored);
   if (backoffTimer_) backoffTimer_->cancel();
-  release();
 }
 
 void ServerImpl::release() {
@@ -194,8 +214,99 @@ void ServerImpl::release() {
   self_.reset();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Accepted connections: limits, draining, abort
+
+bool ServerImpl::atLimit() const noexcept {
+  return maxConnections_ > 0 && connections_.size() >= maxConnections_;
+}
+
+bool ServerImpl::refusedByAddressLimit(int fd, const std::string& address) {
+  if (maxPerAddress_ == 0) return false;
+  const auto it = perAddress_.find(address);
+  if (it == perAddress_.end() || it->second < maxPerAddress_) return false;
+  resetOnClose(fd);
+  ::close(fd);
+  ++stats_.refusedPerAddress;
+  return true;
+}
+
+void ServerImpl::track(SocketImpl& socket) {
+  connections_.insert(&socket);
+  if (maxPerAddress_ > 0) ++perAddress_[socket.host()];
+  ++stats_.accepted;
+}
+
+void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
+  if (connections_.erase(&socket) == 0) return;
+  if (maxPerAddress_ > 0) {
+    const auto it = perAddress_.find(socket.host());
+    if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
+  }
+  // Resume below a low-water mark (90%), not at the first free slot: no thrashing at the limit.
+  if (pausedAtLimit_ && connections_.size() <= maxConnections_ - (maxConnections_ + 9) / 10) {
+    pausedAtLimit_ = false;
+    if (listening_) scheduleAccept();
+  }
+  if (draining_ && connections_.empty()) {
+    asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
+  }
+}
+
+void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done) {
+  checkThread();
+  if (draining_) return;
+  draining_ = true;
+  drainDone_ = std::move(done);
+  if (!self_) self_ = shared_from_this();  // alive until the drain is over, even if closed
+  stopListening();
+  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
+    s->close();
+  }
+  if (connections_.empty()) {
+    asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
+    return;
+  }
+  drainTimer_ = std::make_unique<asio::steady_timer>(loop()->io(), deadline);
+  drainTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->abortConnections();
+  });
+}
+
+void ServerImpl::finishDrain() {
+  if (!draining_) return;
+  draining_ = false;
+  if (drainTimer_) drainTimer_->cancel();
+  auto done = std::move(drainDone_);
+  if (done) {
+    try {
+      done();
+    } catch (...) {
+      if (LoopCore* core = loop()) core->reportException(std::current_exception());
+    }
+  }
+  release();
+}
+
+void ServerImpl::abortConnections() {
+  checkThread();
+  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
+    s->abort();
+  }
+}
+
+ServerStats ServerImpl::stats() const noexcept {
+  ServerStats s = stats_;
+  s.open = static_cast<std::uint32_t>(connections_.size());
+  s.paused = pausedAtLimit_ || (listening_ && backoff_.count() > 0);
+  return s;
+}
+
 void ServerImpl::abandon() noexcept {
   detach();
+  connections_.clear();  // abandoned with the loop too; never dereferenced again
+  drainTimer_.reset();
+  drainDone_ = nullptr;
   listening_ = false;
   backoffTimer_.reset();
   acceptor_.reset();

@@ -5,21 +5,29 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "listener_list.hpp"
 #include "loop_core.hpp"
 #include "tcpsocket/events.hpp"
+#include "socket_impl.hpp"
 #include "tcpsocket/options.hpp"
+#include "tcpsocket/tcp_server_socket.hpp"
 
 namespace tcpsocket::detail {
 
-class ServerImpl final : public std::enable_shared_from_this<ServerImpl>, public LoopMember {
+class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
+                         public LoopMember,
+                         public ConnectionOwner {
   struct Private {};
 
  public:
-  ServerImpl(Private, LoopCore& loop, BinaryType binaryType);
+  ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& options);
   ~ServerImpl() override;
 
   /// Binds and listens; throws the named errors of TCPServerSocket::listen.
@@ -30,10 +38,14 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>, public
   std::uint16_t localPort() const noexcept { return localPort_; }
   int nativeHandle() noexcept;
   void close();
+  void drain(std::chrono::milliseconds deadline, std::function<void()> done);
+  void abortConnections();
+  ServerStats stats() const noexcept;
   void checkThread() const;
   ListenerList<TCPServerSocketEvent>& listeners() noexcept { return listeners_; }
 
   void abandon() noexcept override;
+  void connectionEnded(SocketImpl& socket) noexcept override;
 
  private:
   // Accepts until EAGAIN (then waits) or the per-wakeup budget (then posts), as readiness is
@@ -42,6 +54,11 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>, public
   void waitAcceptable();
   void acceptReady();
   void backOff();
+  bool atLimit() const noexcept;
+  bool refusedByAddressLimit(int fd, const std::string& address);
+  void track(SocketImpl& socket);
+  void stopListening() noexcept;
+  void finishDrain();
   void died(int err);
   void release();
   void emit(ServerEventType type, TCPSocket& socket, std::string_view name = {},
@@ -51,6 +68,17 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>, public
   std::unique_ptr<asio::steady_timer> backoffTimer_;  // only after running out of descriptors
   std::chrono::milliseconds backoff_{0};
   BinaryType binaryType_;
+  std::shared_ptr<const ConnectionOptions> connectionOptions_;  // one copy for all accepted
+  std::uint32_t maxConnections_;
+  std::uint32_t maxPerAddress_;
+  // Accepted sockets still open; they unregister themselves when they end (connectionEnded).
+  std::unordered_set<SocketImpl*> connections_;
+  std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
+  bool pausedAtLimit_ = false;
+  bool draining_ = false;
+  std::function<void()> drainDone_;
+  std::unique_ptr<asio::steady_timer> drainTimer_;
+  ServerStats stats_;
   std::uint16_t localPort_ = 0;
   bool listening_ = false;
   ListenerList<TCPServerSocketEvent> listeners_;

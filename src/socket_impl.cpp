@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sys_ops.hpp"
+#include "tcp_tuning.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_socket.hpp"
@@ -55,6 +56,7 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
   s->port_ = port;
   s->self_ = s;
   s->policy_ = options.policy;
+  s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
   if (options.connectTimeout.count() > 0) s->startConnectDeadline(options.connectTimeout);
   // Started from the loop so that even an immediate failure is reported after open() returns.
   asio::post(loop.io(), [s] {
@@ -126,8 +128,12 @@ void SocketImpl::startConnectDeadline(std::chrono::milliseconds timeout) {
 
 void SocketImpl::connected() {
   if (timer_) timer_->cancel();
-  sys::setNoDelay(socket_->native_handle(), true);
+  if (options_) applyConnectionOptions(socket_->native_handle(), *options_);
   state_ = ReadyState::Open;
+  if (options_ && options_->idleTimeout.count() > 0) {
+    noteActivity();
+    startIdleTimer(options_->idleTimeout);
+  }
   emit(SocketEventType::Open);
   // Data that arrived with the handshake raised no edge we will see; a listener that resumed
   // inside `open` has already armed a read.
@@ -136,7 +142,9 @@ void SocketImpl::connected() {
 
 std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
                                               const asio::ip::tcp::endpoint& peer,
-                                              BinaryType binaryType) {
+                                              BinaryType binaryType,
+                                              std::shared_ptr<const ConnectionOptions> options,
+                                              std::weak_ptr<ConnectionOwner> owner) {
   auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType, ReadyState::Open);
   std::error_code ec;
   s->socket_.emplace(loop.io());
@@ -147,10 +155,16 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
     s->state_ = ReadyState::Closed;
     return nullptr;
   }
-  sys::setNoDelay(fd, true);
+  s->options_ = std::move(options);
+  s->owner_ = std::move(owner);
+  applyConnectionOptions(fd, s->options_ ? *s->options_ : ConnectionOptions{});
   s->host_ = addressString(peer.address());
   s->port_ = peer.port();
   s->self_ = s;
+  if (s->options_ && s->options_->idleTimeout.count() > 0) {
+    s->noteActivity();
+    s->startIdleTimer(s->options_->idleTimeout);
+  }
   s->scheduleRead();  // after the `connect` event that hands the socket out
   return s;
 }
@@ -189,6 +203,7 @@ void SocketImpl::readReady() {
     const ssize_t n =
         sys::ops().recv(socket_->native_handle(), buffer, LoopCore::kReadBufferSize, kRecvFlags);
     if (n > 0) {
+      noteActivity();
       const auto size = static_cast<std::size_t>(n);
       if (binaryType_ == BinaryType::String) {
         emit(SocketEventType::Data, std::string_view(reinterpret_cast<const char*>(buffer), size));
@@ -222,6 +237,10 @@ void SocketImpl::readReady() {
 // then never fires close: §2.5). We finish the flush, then close.
 void SocketImpl::peerEnded() {
   peerEnded_ = true;
+  if (options_ && options_->allowHalfOpen) {
+    emit(SocketEventType::End);  // open for sending until this side closes or half-closes
+    if (!finSent_) return;
+  }
   if (queue_.empty() && !writeArmed_ && !flushCheckPosted_) finishClose();
 }
 
@@ -245,15 +264,21 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
       const ssize_t n = sys::ops().send(socket_->native_handle(), data, size, kSendFlags);
       if (n >= 0) {
         written = static_cast<std::size_t>(n);
+        if (n > 0) noteActivity();
         break;
       }
       if (errno == EINTR) continue;
       if (!wouldBlock(errno)) {
-        failLater(errno);
+        failLater(classifyErrno(errno));
         return !full;
       }
       break;
     }
+  }
+  const std::uint64_t cap = options_ ? options_->maxBufferedAmount : 0;
+  if (cap > 0 && queue_.bytes() + (size - written) > cap) {
+    failLater(bufferOverflow(), true);  // a hard cap: nothing more is queued, the peer is reset
+    return false;
   }
   if (written < size) {
     queue_.push(data + written, size - written);
@@ -300,6 +325,7 @@ void SocketImpl::writeReady() {
       return;
     }
     queue_.consume(static_cast<std::size_t>(n));
+    if (n > 0) noteActivity();
     if (static_cast<std::size_t>(n) < offered) {  // the kernel is full: wait for room
       waitWritable();
       return;
@@ -337,7 +363,8 @@ void SocketImpl::queueEmptied() {
     finSent_ = true;
     sys::ops().shutdown(socket_->native_handle(), SHUT_WR);  // a failure shows on the read side
   }
-  if (state_ == ReadyState::Closing || (state_ == ReadyState::Open && peerEnded_)) finishClose();
+  const bool bothEnded = peerEnded_ && (finSent_ || !options_ || !options_->allowHalfOpen);
+  if (state_ == ReadyState::Closing || (state_ == ReadyState::Open && bothEnded)) finishClose();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,7 +437,10 @@ void SocketImpl::halfClose() {
 void SocketImpl::finishClose() {
   if (state_ == ReadyState::Closed) return;
   state_ = ReadyState::Closed;
-  if (peerEnded_) {
+  if (resetOnClose_) {
+    if (nativeHandle() >= 0) resetOnClose(nativeHandle());
+    closeDescriptor();
+  } else if (peerEnded_) {
     closeDescriptor();
   } else {
     lingerThenClose();
@@ -419,21 +449,55 @@ void SocketImpl::finishClose() {
   release();
 }
 
-void SocketImpl::fail(ErrorInfo info) {
+void SocketImpl::fail(ErrorInfo info, bool reset) {
   if (state_ == ReadyState::Closed) return;
   state_ = ReadyState::Closed;  // already "closed" inside onerror
   queue_.clear();
   waitingForDrain_ = false;
+  if (reset && nativeHandle() >= 0) resetOnClose(nativeHandle());
   closeDescriptor();
   emit(SocketEventType::Error, {}, info);
   emit(SocketEventType::Close);
   release();
 }
 
-void SocketImpl::failLater(int err) {
+void SocketImpl::failLater(ErrorInfo info, bool reset) {
   writeFailed_ = true;
-  asio::post(loop()->io(),
-             [self = shared_from_this(), info = classifyErrno(err)] { self->fail(info); });
+  asio::post(loop()->io(), [self = shared_from_this(), info, reset] { self->fail(info, reset); });
+}
+
+void SocketImpl::abort() {
+  checkThread();
+  if (state_ == ReadyState::Closed) return;
+  resetOnClose_ = true;
+  closeImmediately();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle timeout: activity only stamps a time; the timer checks it when it fires and sleeps again
+// for the remainder, so a busy socket costs no timer operation per read or write.
+
+void SocketImpl::noteActivity() noexcept {
+  if (options_ && options_->idleTimeout.count() > 0) lastActivity_ = std::chrono::steady_clock::now();
+}
+
+void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
+  if (!timer_) timer_ = std::make_unique<asio::steady_timer>(loop()->io());
+  timer_->expires_after(wait);
+  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->idleTimerFired();
+  });
+}
+
+void SocketImpl::idleTimerFired() {
+  if (state_ != ReadyState::Open && state_ != ReadyState::Closing) return;
+  const auto idle = options_->idleTimeout;
+  const auto quiet = std::chrono::steady_clock::now() - lastActivity_;
+  if (quiet >= idle) {
+    fail(classifyErrno(ETIMEDOUT), true);
+  } else {
+    startIdleTimer(std::chrono::ceil<std::chrono::milliseconds>(idle - quiet));
+  }
 }
 
 // Sends FIN, then reads and discards until the peer's FIN (bounded by a timer) before closing the
@@ -477,9 +541,12 @@ void SocketImpl::closeDescriptor() noexcept {
   }
 }
 
-// After `close` nothing can fire again: drop the listeners (they often capture this socket's own
-// handle, which would otherwise keep it alive forever) and the self-reference.
+// After `close` nothing can fire again: tell the server (limits, draining), drop the listeners
+// (they often capture this socket's own handle, which would otherwise keep it alive forever) and
+// the self-reference.
 void SocketImpl::release() {
+  if (auto owner = owner_.lock()) owner->connectionEnded(*this);
+  owner_.reset();
   listeners_.clear();
   self_.reset();
 }

@@ -18,6 +18,17 @@
 
 namespace tcpsocket::detail {
 
+class SocketImpl;
+
+/// Whoever must hear when an accepted socket ends (its server, for limits and draining).
+class ConnectionOwner {
+ public:
+  virtual void connectionEnded(SocketImpl& socket) noexcept = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
 class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public LoopMember {
   struct Private {};  // make_shared needs a public constructor; this keeps it internal
 
@@ -32,7 +43,9 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   /// the current handler returns. Returns nullptr (and closes fd) if the loop cannot take it.
   static std::shared_ptr<SocketImpl> adopt(LoopCore& loop, int fd,
                                            const asio::ip::tcp::endpoint& peer,
-                                           BinaryType binaryType);
+                                           BinaryType binaryType,
+                                           std::shared_ptr<const ConnectionOptions> options,
+                                           std::weak_ptr<ConnectionOwner> owner);
 
   const std::string& host() const noexcept { return host_; }
   std::uint16_t port() const noexcept { return port_; }
@@ -48,6 +61,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void close();
   void closeImmediately();
   void halfClose();
+  /// Closes with RST now: queued data is discarded, the peer sees a reset; `close` follows.
+  void abort();
   void checkThread() const;
 
   ListenerList<TCPSocketEvent>& listeners() noexcept { return listeners_; }
@@ -60,6 +75,9 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t index, std::error_code last);
   void connected();
   void startConnectDeadline(std::chrono::milliseconds timeout);
+  void startIdleTimer(std::chrono::milliseconds wait);
+  void idleTimerFired();
+  void noteActivity() noexcept;
 
   // Reading: reads until EAGAIN, then waits for readiness; anything else that stops it (the
   // per-wakeup budget, suspend) must restart with a read, because readiness is edge-triggered.
@@ -76,8 +94,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
 
   // Endings.
   void finishClose();
-  void fail(ErrorInfo info);
-  void failLater(int err);
+  void fail(ErrorInfo info, bool reset = false);
+  void failLater(ErrorInfo info, bool reset = false);
   void release();
   void lingerThenClose();
   void lingerRead();
@@ -87,6 +105,9 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
 
   std::optional<asio::ip::tcp::socket> socket_;
   std::shared_ptr<const AppPolicy> policy_;  // checked for every address tried; null: full trust
+  std::shared_ptr<const ConnectionOptions> options_;  // shared by a server's sockets; null: defaults
+  std::weak_ptr<ConnectionOwner> owner_;
+  std::chrono::steady_clock::time_point lastActivity_{};  // kept only with an idle timeout
   // The connect deadline while connecting, the linger bound after close; null when neither runs.
   std::unique_ptr<asio::steady_timer> timer_;
   std::string host_;
@@ -103,6 +124,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool finSent_ = false;            // that FIN has been sent
   bool writeFailed_ = false;        // a write failed inside send(); fail() is posted
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried
+  bool resetOnClose_ = false;       // abort(): the close sends RST
   WriteQueue queue_;
   ListenerList<TCPSocketEvent> listeners_;
   std::shared_ptr<SocketImpl>

@@ -31,9 +31,5 @@ ScopedOps::ScopedOps(const Ops& replacement) noexcept : previous_(current) {
 }
 ScopedOps::~ScopedOps() { current = previous_; }
 
-bool setNoDelay(int fd, bool on) noexcept {
-  int value = on ? 1 : 0;
-  return ops().setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) == 0;
-}
 
 }  // namespace tcpsocket::sys

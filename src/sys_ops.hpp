@@ -37,7 +37,4 @@ class ScopedOps {
   const Ops* previous_;
 };
 
-/// Sets TCP_NODELAY; returns false (errno set) on failure.
-bool setNoDelay(int fd, bool on) noexcept;
-
 }  // namespace tcpsocket::sys

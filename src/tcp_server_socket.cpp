@@ -32,6 +32,11 @@ TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
 }
 
 std::uint16_t TCPServerSocket::localPort() const { return impl().localPort(); }
+void TCPServerSocket::drain(std::chrono::milliseconds deadline, std::function<void()> done) {
+  impl().drain(deadline, std::move(done));
+}
+void TCPServerSocket::abortConnections() { impl().abortConnections(); }
+ServerStats TCPServerSocket::stats() const { return impl().stats(); }
 int TCPServerSocket::nativeHandle() const { return impl().nativeHandle(); }
 void TCPServerSocket::close() { impl().close(); }
 

@@ -75,6 +75,7 @@ void TCPSocket::resume() { impl().resume(); }
 void TCPSocket::close() { impl().close(); }
 void TCPSocket::closeImmediately() { impl().closeImmediately(); }
 void TCPSocket::halfClose() { impl().halfClose(); }
+void TCPSocket::abort() { impl().abort(); }
 
 void TCPSocket::upgradeToSecure() {
   impl().checkThread();
@@ -102,6 +103,9 @@ void TCPSocket::ondrain(SocketEventHandler h) {
 }
 void TCPSocket::onerror(SocketEventHandler h) {
   setHandler(impl(), SocketEventType::Error, std::move(h));
+}
+void TCPSocket::onend(SocketEventHandler h) {
+  setHandler(impl(), SocketEventType::End, std::move(h));
 }
 void TCPSocket::onclose(SocketEventHandler h) {
   setHandler(impl(), SocketEventType::Close, std::move(h));

@@ -14,8 +14,9 @@
 
 namespace tcpsocket {
 
-/// The five events of a TCPSocket.
-enum class SocketEventType { Open, Data, Drain, Error, Close };
+/// The five events of a TCPSocket, and `end` (beyond the reference: the peer finished sending;
+/// fired only with ConnectionOptions::allowHalfOpen).
+enum class SocketEventType { Open, Data, Drain, Error, Close, End };
 
 /// The events of a TCPServerSocket.
 enum class ServerEventType { Connect, Error };

@@ -24,6 +24,37 @@ enum class ReadyState { Connecting, Open, Closing, Closed };
 std::string_view toString(BinaryType type) noexcept;   ///< "string" / "arraybuffer"
 std::string_view toString(ReadyState state) noexcept;  ///< "connecting" / "open" / ...
 
+/// TCP keepalive probes (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT): a peer that
+/// vanished without a FIN or RST is detected after `idle + interval * count`, as NetworkError.
+struct KeepAliveOptions {
+  bool enabled = false;
+  std::chrono::seconds idle{60};      ///< silence before the first probe
+  std::chrono::seconds interval{10};  ///< between unanswered probes
+  int count = 6;                      ///< unanswered probes before the connection is dropped
+};
+
+/// Beyond the reference: per-connection settings and limits, for opened and accepted sockets
+/// alike. Every field is opt-in except noDelay; the defaults keep the reference's behaviour.
+struct ConnectionOptions {
+  /// TCP_NODELAY: small writes go out at once (the reference's sockets did the same).
+  bool noDelay = true;
+  KeepAliveOptions keepAlive{};
+  /// TCP_USER_TIMEOUT: how long sent data may stay unacknowledged before the connection is
+  /// dropped (NetworkError). Zero: the system's default (about 15 minutes of retransmissions).
+  std::chrono::milliseconds userTimeout{0};
+  /// No byte received or written for this long: `error` (NetworkTimeoutError) then `close`, the
+  /// connection reset. Zero: never.
+  std::chrono::milliseconds idleTimeout{0};
+  /// A hard cap on bufferedAmount. A send() that would exceed it returns false and queues nothing;
+  /// the socket then fails with `error` (BufferOverflowError, class "Network") and `close`, the
+  /// queued data discarded. Zero: unbounded, as in the reference (send() only advises with false).
+  std::uint64_t maxBufferedAmount = 0;
+  /// When the peer half-closes: false (the default) flushes and closes, as the reference ends such
+  /// sockets; true keeps the socket open for sending, fires `end`, and closes once this side calls
+  /// close() or halfClose() (Node's allowHalfOpen).
+  bool allowHalfOpen = false;
+};
+
 /// Options of TCPSocket::open (the reference's `SocketOptions`).
 struct SocketOptions {
   /// TLS from the start. Not available until the TLS issue lands: open() throws NotSupportedError.
@@ -36,6 +67,7 @@ struct SocketOptions {
   /// The app policy this socket is opened under (see app_policy.hpp); null: the loop's policy,
   /// if any (EventLoop::setPolicy), else full trust.
   std::shared_ptr<const AppPolicy> policy{};
+  ConnectionOptions connection{};
 };
 
 /// Options of TCPServerSocket::listen (the reference's `ServerSocketOptions`, plus `localAddress`).
@@ -48,6 +80,15 @@ struct ServerSocketOptions {
   std::string localAddress = "0.0.0.0";
   /// The app policy this server listens under; null: the loop's policy, if any.
   std::shared_ptr<const AppPolicy> policy{};
+  /// Settings given to every accepted socket.
+  ConnectionOptions connection{};
+  /// Beyond the reference: at most this many accepted connections open at once (0: no limit).
+  /// At the limit the server stops accepting — new clients wait in the kernel's backlog instead
+  /// of being accepted and dropped — and resumes when the count falls to 90% of the limit.
+  std::uint32_t maxConnections = 0;
+  /// At most this many open connections from one remote address (0: no limit); one more is
+  /// accepted and reset at once, without a `connect` event.
+  std::uint32_t maxConnectionsPerAddress = 0;
 };
 
 /// The full-buffer threshold of send(): it returns false once more than this many bytes are

@@ -1,7 +1,9 @@
 // TCPServerSocket: a listening socket that hands out accepted TCPSockets.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "tcpsocket/events.hpp"
@@ -12,6 +14,16 @@ namespace tcpsocket {
 namespace detail {
 class ServerImpl;
 }
+
+/// Counters of a server (beyond the reference), for monitoring and tests.
+struct ServerStats {
+  std::uint64_t accepted = 0;            ///< connections handed out through `connect`
+  std::uint32_t open = 0;                ///< accepted connections not yet closed
+  std::uint64_t refusedPerAddress = 0;   ///< reset at once by maxConnectionsPerAddress
+  std::uint64_t pausesAtLimit = 0;       ///< times accepting paused at maxConnections
+  std::uint64_t descriptorBackoffs = 0;  ///< times accepting paused: out of descriptors/memory
+  bool paused = false;                   ///< not accepting right now (at the limit or backing off)
+};
 
 /// A handle to one listening socket. Copies refer to the same listener.
 ///
@@ -45,6 +57,16 @@ class TCPServerSocket {
 
   /// Stops listening. Idempotent, fires no event; already accepted sockets stay open.
   void close();
+
+  /// Beyond the reference: a graceful shutdown with a deadline. Stops listening, close()s every
+  /// accepted connection that is still open (each flushes its queue and sends FIN), and resets
+  /// whatever has not closed when `deadline` passes. `done` runs (on the loop, never inside this
+  /// call) once no accepted connection is left open. Accepted sockets fire their events as usual.
+  void drain(std::chrono::milliseconds deadline, std::function<void()> done = {});
+  /// Beyond the reference: resets (RST) every accepted connection still open, now; each fires
+  /// `close`. Listening goes on (call close() too for a full stop).
+  void abortConnections();
+  ServerStats stats() const;
 
   void onconnect(ServerEventHandler handler);
   void onerror(ServerEventHandler handler);

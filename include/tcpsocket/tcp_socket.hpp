@@ -89,6 +89,10 @@ class TCPSocket {
   /// send() afterwards throws InvalidStateError. Throws InvalidStateError unless "open";
   /// a second call is a no-op.
   void halfClose();
+  /// Beyond the reference: closes at once with a TCP reset (RST). Queued data is discarded, the
+  /// peer sees "connection reset"; `close` follows (no `error`: it was asked for). No-op once
+  /// closed.
+  void abort();
   /// STARTTLS. Throws InvalidStateError unless "open"; no-op if ssl is already true.
   /// Throws NotSupportedError until the TLS issue lands.
   void upgradeToSecure();
@@ -100,6 +104,9 @@ class TCPSocket {
   void ondrain(SocketEventHandler handler);
   void onerror(SocketEventHandler handler);
   void onclose(SocketEventHandler handler);
+  /// `end` (beyond the reference): the peer finished sending. Fired only with
+  /// ConnectionOptions::allowHalfOpen; the socket stays open for send() until close()/halfClose().
+  void onend(SocketEventHandler handler);
 
   ListenerId addEventListener(SocketEventType type, SocketEventHandler handler);
   void removeEventListener(ListenerId id);
