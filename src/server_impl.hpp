@@ -14,8 +14,8 @@
 
 #include "listener_list.hpp"
 #include "loop_core.hpp"
-#include "tcpsocket/events.hpp"
 #include "socket_impl.hpp"
+#include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
 #include "tcpsocket/tcp_server_socket.hpp"
 

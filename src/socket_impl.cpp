@@ -478,7 +478,8 @@ void SocketImpl::abort() {
 // for the remainder, so a busy socket costs no timer operation per read or write.
 
 void SocketImpl::noteActivity() noexcept {
-  if (options_ && options_->idleTimeout.count() > 0) lastActivity_ = std::chrono::steady_clock::now();
+  if (options_ && options_->idleTimeout.count() > 0)
+    lastActivity_ = std::chrono::steady_clock::now();
 }
 
 void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {

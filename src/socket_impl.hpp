@@ -105,7 +105,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
 
   std::optional<asio::ip::tcp::socket> socket_;
   std::shared_ptr<const AppPolicy> policy_;  // checked for every address tried; null: full trust
-  std::shared_ptr<const ConnectionOptions> options_;  // shared by a server's sockets; null: defaults
+  std::shared_ptr<const ConnectionOptions>
+      options_;  // shared by a server's sockets; null: defaults
   std::weak_ptr<ConnectionOwner> owner_;
   std::chrono::steady_clock::time_point lastActivity_{};  // kept only with an idle timeout
   // The connect deadline while connecting, the linger bound after close; null when neither runs.

@@ -31,5 +31,4 @@ ScopedOps::ScopedOps(const Ops& replacement) noexcept : previous_(current) {
 }
 ScopedOps::~ScopedOps() { current = previous_; }
 
-
 }  // namespace tcpsocket::sys

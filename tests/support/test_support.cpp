@@ -39,7 +39,7 @@ Recorder::Recorder(ts::TCPSocket& socket) { attach(socket); }
 void Recorder::attach(ts::TCPSocket& socket) {
   for (auto type :
        {ts::SocketEventType::Open, ts::SocketEventType::Data, ts::SocketEventType::Drain,
-        ts::SocketEventType::Error, ts::SocketEventType::Close}) {
+        ts::SocketEventType::Error, ts::SocketEventType::Close, ts::SocketEventType::End}) {
     socket.addEventListener(type, [this](const ts::TCPSocketEvent& e) {
       states.push_back(e.target.readyState());
       if (e.type == ts::SocketEventType::Data) {

@@ -1,0 +1,374 @@
+// Issue "reliability": per-connection options and limits, server limits, draining and abortive
+// close, and handlers that tear everything down from inside every event.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <memory>
+
+#include "support/pair.hpp"
+
+namespace test {
+namespace {
+
+int intOption(int fd, int level, int name) {
+  int value = -1;
+  socklen_t len = sizeof value;
+  ::getsockopt(fd, level, name, &value, &len);
+  return value;
+}
+
+class Reliability : public ::testing::Test {
+ protected:
+  ts::EventLoop loop;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Socket options reach the kernel
+
+TEST_F(Reliability, NoDelayIsOnByDefaultAndKeepAliveAndUserTimeoutAreApplied) {
+  auto server = ts::TCPServerSocket::listen(
+      loop, 0,
+      {.localAddress = "127.0.0.1",
+       .connection = {.noDelay = false,
+                      .keepAlive = {.enabled = true, .idle = 7s, .interval = 3s, .count = 4}}});
+  ts::TCPSocket accepted;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted = e.socket; });
+  auto plain = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
+  auto tuned = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort(),
+                                   {.connection = {.userTimeout = 4500ms}});
+  Recorder plainEvents(plain);
+  Recorder tunedEvents(tuned);
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return plainEvents.has("open") && tunedEvents.has("open") && accepted; }));
+  EXPECT_EQ(intOption(plain.nativeHandle(), IPPROTO_TCP, TCP_NODELAY), 1);
+  EXPECT_EQ(intOption(plain.nativeHandle(), SOL_SOCKET, SO_KEEPALIVE), 0);
+  EXPECT_EQ(intOption(tuned.nativeHandle(), IPPROTO_TCP, TCP_USER_TIMEOUT), 4500);
+  const int fd = accepted.nativeHandle();
+  EXPECT_EQ(intOption(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+  EXPECT_EQ(intOption(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(intOption(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  EXPECT_EQ(intOption(fd, IPPROTO_TCP, TCP_KEEPINTVL), 3);
+  EXPECT_EQ(intOption(fd, IPPROTO_TCP, TCP_KEEPCNT), 4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle timeout
+
+TEST_F(Reliability, IdleTimeoutIsNetworkTimeoutErrorAndResetsThePeer) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.connection = {.idleTimeout = 100ms}});
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:NetworkTimeoutError:Network", "close"}));
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.failed() || peer.eof();
+  }));
+  EXPECT_TRUE(peer.failed()) << "an idle connection is reset, not closed politely";
+}
+
+TEST_F(Reliability, TrafficKeepsAnIdleTimeoutAway) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.connection = {.idleTimeout = 1000ms}});
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  for (int i = 0; i < 30; ++i) {  // 1.5 s of traffic, one byte every 50 ms: never 1 s quiet
+    peer.writeAll("k");
+    runFor(loop, 50ms);
+  }
+  EXPECT_EQ(events.events, std::vector<std::string>{"open"});
+  EXPECT_EQ(events.received.size(), 30u);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));  // then silence
+  EXPECT_TRUE(events.has("error:NetworkTimeoutError:Network"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// maxBufferedAmount
+
+TEST_F(Reliability, HardCapOnBufferedAmountFailsInsteadOfGrowing) {
+  RawListener listener("127.0.0.1", 4096);
+  constexpr std::uint64_t kCap = 256 * 1024;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.connection = {.maxBufferedAmount = kCap}});
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);  // never reads
+  const auto chunk = randomBytes(65536, 31);
+  std::uint64_t highest = 0;
+  for (int i = 0; i < 1000 && sock.readyState() == ts::ReadyState::Open && !events.closed(); ++i) {
+    sock.send(chunk);
+    highest = std::max(highest, sock.bufferedAmount());
+    runFor(loop, 1ms);
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_LE(highest, kCap);
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:BufferOverflowError:Network", "close"}));
+  EXPECT_EQ(sock.bufferedAmount(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// allowHalfOpen and `end`
+
+TEST_F(Reliability, AllowHalfOpenFiresEndAndKeepsSending) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
+                                  {.connection = {.allowHalfOpen = true}});
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  peer.writeAll("request");
+  peer.shutdownWrite();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.has("end"); }));
+  EXPECT_EQ(events.received, "request");
+  EXPECT_EQ(sock.readyState(), ts::ReadyState::Open);
+  runFor(loop, 20ms);
+  EXPECT_FALSE(events.closed()) << "half-open: this side decides when to close";
+  sock.send(std::string_view("late reply"));
+  sock.halfClose();
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof() && events.closed();
+  }));
+  EXPECT_EQ(peer.received(), "late reply");
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "end", "close"}));
+}
+
+TEST_F(Reliability, WithoutAllowHalfOpenThereIsNoEnd) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  peer.shutdownWrite();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// abort()
+
+TEST_F(Reliability, AbortResetsThePeerAndFiresOnlyClose) {
+  RawListener listener("127.0.0.1", 4096);
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  sock.send(randomBytes(1 << 20, 5));  // queued: discarded by the abort
+  sock.abort();
+  EXPECT_EQ(sock.readyState(), ts::ReadyState::Closing);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.failed() || peer.eof();
+  }));
+  EXPECT_TRUE(peer.failed()) << "RST, not FIN";
+  EXPECT_LT(peer.received().size(), std::size_t{1} << 20);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server limits
+
+TEST_F(Reliability, MaxConnectionsStopsAcceptingAndResumesBelowTheLowWaterMark) {
+  auto server =
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1", .maxConnections = 10});
+  std::vector<ts::TCPSocket> accepted;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
+  std::vector<ts::TCPSocket> clients;
+  std::vector<std::unique_ptr<Recorder>> clientEvents;
+  for (int i = 0; i < 15; ++i) {
+    clients.push_back(ts::TCPSocket::open(loop, "127.0.0.1", server.localPort()));
+    clientEvents.push_back(std::make_unique<Recorder>(clients.back()));
+  }
+  // Clients complete the handshake in the kernel's backlog; the server takes only ten.
+  ASSERT_TRUE(runUntil(loop, [&] {
+    for (auto& r : clientEvents)
+      if (!r->has("open")) return false;
+    return accepted.size() == 10;
+  }));
+  runFor(loop, 50ms);
+  EXPECT_EQ(accepted.size(), 10u);
+  EXPECT_TRUE(server.stats().paused);
+  EXPECT_EQ(server.stats().open, 10u);
+  // One closes: 9 open is the low-water mark (90%), so accepting resumes, up to the limit again.
+  accepted[0].close();
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 11; }));
+  runFor(loop, 50ms);
+  EXPECT_EQ(accepted.size(), 11u);
+  EXPECT_EQ(server.stats().open, 10u);
+  for (auto& s : accepted) s.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 15; }));
+  EXPECT_GE(server.stats().pausesAtLimit, 2u);
+  EXPECT_EQ(server.stats().accepted, 15u);
+}
+
+TEST_F(Reliability, PerAddressLimitResetsTheExtraConnection) {
+  auto server = ts::TCPServerSocket::listen(
+      loop, 0, {.localAddress = "0.0.0.0", .maxConnectionsPerAddress = 2});
+  int connects = 0;
+  server.onconnect([&](const ts::TCPServerSocketEvent&) { ++connects; });
+  std::vector<ts::TCPSocket> clients;
+  std::vector<std::unique_ptr<Recorder>> events;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(ts::TCPSocket::open(loop, "127.0.0.1", server.localPort()));
+    events.push_back(std::make_unique<Recorder>(clients.back()));
+    ASSERT_TRUE(runUntil(loop, [&] { return events.back()->has("open"); }));
+    runFor(loop, 20ms);
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return events[2]->closed(); }));
+  EXPECT_EQ(connects, 2);
+  EXPECT_EQ(server.stats().refusedPerAddress, 1u);
+  EXPECT_FALSE(events[0]->closed());
+  // Another source address is counted on its own.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(0x7F000002);  // 127.0.0.2
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source), 0);
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(server.localPort());
+  target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target), 0);
+  RawConn other(fd);
+  ASSERT_TRUE(runUntil(loop, [&] { return connects == 3; }));
+  EXPECT_EQ(server.stats().refusedPerAddress, 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Draining and aborting a server
+
+TEST_F(Reliability, DrainFlushesWhatItCanAndResetsTheRestAtTheDeadline) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  std::vector<ts::TCPSocket> accepted;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted.push_back(e.socket); });
+  RawConn reader = RawConn::connectTo("127.0.0.1", server.localPort());
+  const int small = 4096;
+  const int stuckFd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ::setsockopt(stuckFd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.localPort());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(stuckFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  RawConn stuck(stuckFd);  // never reads
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 2; }));
+  const std::string forReader = asString(randomBytes(300000, 41));
+  accepted[0].send(std::string_view(forReader));
+  for (int i = 0; i < 100; ++i) accepted[1].send(randomBytes(65536, 42));
+  bool done = false;
+  server.drain(300ms, [&] { done = true; });
+  EXPECT_FALSE(done) << "never inside the call";
+  ASSERT_TRUE(runUntil(
+      loop,
+      [&] {
+        reader.pump();
+        return done;
+      },
+      5000ms));
+  ASSERT_TRUE(runUntil(loop, [&] {
+    reader.pump();
+    stuck.pump();
+    return reader.eof() && (stuck.failed() || stuck.eof());
+  }));
+  EXPECT_EQ(reader.received(), forReader) << "the reading peer got everything, then FIN";
+  EXPECT_FALSE(reader.failed());
+  EXPECT_EQ(server.stats().open, 0u);
+  EXPECT_EQ(accepted[0].readyState(), ts::ReadyState::Closed);
+  EXPECT_EQ(accepted[1].readyState(), ts::ReadyState::Closed);
+  EXPECT_THROW(RawConn::connectTo("127.0.0.1", server.localPort()), std::runtime_error)
+      << "no longer listening";
+}
+
+TEST_F(Reliability, DrainWithNoConnectionsCompletesOnTheLoop) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  bool done = false;
+  server.drain(1s, [&] { done = true; });
+  EXPECT_FALSE(done);
+  ASSERT_TRUE(runUntil(loop, [&] { return done; }));
+}
+
+TEST_F(Reliability, AbortConnectionsResetsEveryAcceptedSocket) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  int closes = 0;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    e.socket.onclose([&](const ts::TCPSocketEvent&) { ++closes; });
+  });
+  std::vector<RawConn> peers;
+  for (int i = 0; i < 5; ++i) peers.push_back(RawConn::connectTo("127.0.0.1", server.localPort()));
+  ASSERT_TRUE(runUntil(loop, [&] { return server.stats().open == 5; }));
+  server.abortConnections();
+  ASSERT_TRUE(runUntil(loop, [&] { return closes == 5; }));
+  for (auto& p : peers) {
+    ASSERT_TRUE(runUntil(loop, [&] {
+      p.pump();
+      return p.failed() || p.eof();
+    }));
+    EXPECT_TRUE(p.failed());
+  }
+  EXPECT_EQ(server.stats().open, 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers that tear everything down from inside every event
+
+TEST_F(Reliability, HandlersMayCloseTheirSocketAndServerFromInsideEveryEvent) {
+  ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}).close();  // the reactor's fds
+  runFor(loop, 10ms);
+  const int fdsBefore = openFdCount();
+  using T = ts::SocketEventType;
+  for (const std::string how : {"close", "closeImmediately", "abort"}) {
+    for (const T type : {T::Open, T::Data, T::Drain, T::Error, T::Close}) {
+      SCOPED_TRACE(how + " from inside " + std::string(ts::toString(type)));
+      int closes = 0;
+      int afterClose = 0;
+      {
+        auto server = std::make_shared<ts::TCPServerSocket>(
+            ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"}));
+        server->onconnect([server, type](const ts::TCPServerSocketEvent& e) {
+          server->close();  // the server closes itself from inside `connect`
+          if (type == T::Data) e.socket.send(std::string_view("hello"));
+          if (type == T::Error) e.socket.abort();  // the client gets NetworkError
+          if (type == T::Close) e.socket.close();  // the client gets its peer's FIN
+        });
+        auto client = ts::TCPSocket::open(loop, "127.0.0.1", server->localPort());
+        if (type == T::Drain) {
+          client.onopen([](const ts::TCPSocketEvent& e) { e.target.send(randomBytes(300000, 7)); });
+        }
+        auto ownHandle = std::make_shared<ts::TCPSocket>(client);
+        client.addEventListener(
+            type, [ownHandle, how, server](const ts::TCPSocketEvent& e) mutable {
+              if (how == "close") e.target.close();
+              if (how == "closeImmediately") e.target.closeImmediately();
+              if (how == "abort") e.target.abort();
+              server->close();
+              ownHandle.reset();  // drops a handle to itself from inside its own event
+            });
+        auto closed = std::make_shared<bool>(false);
+        for (const T t : {T::Open, T::Data, T::Drain, T::Error, T::Close}) {
+          client.addEventListener(t, [closed, &closes, &afterClose](const ts::TCPSocketEvent& e) {
+            if (*closed) ++afterClose;
+            if (e.type == T::Close) {
+              *closed = true;
+              ++closes;
+            }
+          });
+        }
+      }  // every outside handle is gone: the socket lives on its own until its close
+      EXPECT_TRUE(runUntil(
+          loop, [&] { return closes == 1; }, 5000ms));
+      runFor(loop, 20ms);
+      EXPECT_EQ(closes, 1);
+      EXPECT_EQ(afterClose, 0);
+      EXPECT_TRUE(runUntil(
+          loop, [&] { return openFdCount() <= fdsBefore; }, 5000ms))
+          << openFdCount() << " fds, before: " << fdsBefore;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace test
