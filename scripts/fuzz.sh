@@ -14,4 +14,4 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -o "$out/manifest_fuzzer"
 "$out/manifest_fuzzer" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
   -dict=fuzz/manifest.dict -artifact_prefix="$out/" -print_final_stats=1 \
-  "$out/corpus" fuzz/corpus/manifest 2>&1 | tail -n 12
+  "$out/corpus" fuzz/corpus/manifest 2>&1 | tail -n 40

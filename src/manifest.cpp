@@ -5,7 +5,9 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
@@ -67,9 +69,13 @@ class PositionRecorder : public nlohmann::json_sax<Json> {
   }
   bool end_object() override { return close(); }
   bool end_array() override { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+  // Syntax errors and numbers out of range alike: remembered with where the parser stopped.
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    error = std::make_pair(position, std::string(e.what()));
     return false;
   }
+  std::optional<std::pair<std::size_t, std::string>> error;
 
  private:
   struct Frame {
@@ -122,12 +128,16 @@ class Validator {
     const TrackingIterator last(text_.data() + text_.size(), &cursor);
     Json::sax_parse(first, last, &recorder, nlohmann::detail::input_format_t::json, false);
     positions_ = std::move(recorder.positions);
+    if (recorder.error) {
+      const auto [position, what] = *recorder.error;
+      fail(position == 0 ? 0 : position - 1, "", syntaxMessage(what));
+    }
 
     Json root;
     try {
       root = Json::parse(text_);
-    } catch (const Json::parse_error& e) {
-      fail(e.byte == 0 ? 0 : e.byte - 1, "", syntaxMessage(e.what()));
+    } catch (const Json::exception& e) {  // not expected after the SAX pass; never let it escape
+      fail(0, "", syntaxMessage(e.what()));
     }
     if (!root.is_object()) fail("", "a manifest must be a JSON object");
     const AppType type = appType(root);

@@ -66,6 +66,15 @@ TEST(Manifest, SyntaxErrorNamesLineAndColumn) {
   EXPECT_NE(errorOf("{\"type\": \"web\"} trailing").find("invalid JSON"), std::string::npos);
 }
 
+// Regression (found by the fuzzer): a number too large for a double made nlohmann::json throw
+// out_of_range, which escaped as a non-ManifestError exception.
+TEST(Manifest, NumberOverflowIsAManifestError) {
+  const std::string e = errorOf("{\"type\": \"web\",\n \"version\": 4e444444444444}");
+  EXPECT_EQ(e.rfind("app.webapp:2:", 0), 0u) << e;
+  EXPECT_NE(e.find("invalid JSON"), std::string::npos) << e;
+  EXPECT_NE(errorOf("[1e400]"), "(accepted)");
+}
+
 TEST(Manifest, WrongShapesNameTheField) {
   struct Case {
     const char* json;
