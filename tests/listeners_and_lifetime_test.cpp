@@ -209,7 +209,7 @@ TEST_F(ListenersAndLifetime, ManyShortConnectionsLeakNoDescriptors) {
   runFor(loop, 10ms);
   const int baseline = openFdCount();
   int done = 0;
-  constexpr int kConnections = 500;
+  constexpr int kConnections = 2000;
   for (int i = 0; i < kConnections; ++i) {
     auto c = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());
     c.onopen([](const ts::TCPSocketEvent& e) { e.target.send(std::string_view("x")); });

@@ -313,6 +313,65 @@ TEST_F(Reliability, AbortConnectionsResetsEveryAcceptedSocket) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Faults mid-transfer and flooding peers
+
+TEST_F(Reliability, PeerResetWhileOurQueueIsFullIsNetworkErrorAndFreesTheQueue) {
+  RawListener listener("127.0.0.1", 4096);
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  for (int i = 0; i < 50; ++i) sock.send(randomBytes(65536, 51));
+  ASSERT_GT(sock.bufferedAmount(), 0u);
+  peer.reset();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
+  EXPECT_EQ(sock.bufferedAmount(), 0u);
+  EXPECT_EQ(sock.nativeHandle(), -1);
+}
+
+TEST_F(Reliability, PeerHalfCloseMidTransferStillDeliversEverythingBothWays) {
+  Pair p(loop);
+  p.waitConnected();
+  const auto fromClient = randomBytes(2 << 20, 52);
+  const auto fromServer = randomBytes(2 << 20, 53);
+  p.client.send(fromClient);
+  p.server.send(fromServer);
+  p.client.halfClose();  // mid-transfer: most of both directions is still queued
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed() && p.serverEvents->closed(); }));
+  EXPECT_EQ(p.serverEvents->received, asString(fromClient));
+  EXPECT_EQ(p.clientEvents.received, asString(fromServer));
+  EXPECT_FALSE(p.clientEvents.has("error:NetworkError:Network"));
+  EXPECT_FALSE(p.serverEvents->has("error:NetworkError:Network"));
+}
+
+// While suspended nothing is read: a peer sending as fast as it can fills kernel buffers and then
+// blocks; the process does not buffer its flood.
+TEST_F(Reliability, SuspendedSocketDoesNotBufferAFloodingPeer) {
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
+  Recorder events(sock);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
+  sock.suspend();
+  const std::string chunk(65536, 'f');
+  std::size_t flooded = 0;
+  for (int i = 0; i < 4096; ++i) {  // at most 256 MiB
+    const ssize_t n = ::send(peer.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) {
+      runFor(loop, 5ms);  // the loop runs: it must still not read
+      if (::send(peer.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) break;
+      flooded += chunk.size();
+      continue;
+    }
+    flooded += static_cast<std::size_t>(n);
+  }
+  EXPECT_LT(flooded, std::size_t{64} << 20) << "the peer could push without limit";
+  EXPECT_EQ(events.dataEvents, 0);
+  sock.resume();  // and everything is still there, in order
+  ASSERT_TRUE(runUntil(loop, [&] { return events.received.size() == flooded; }));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Handlers that tear everything down from inside every event
 
 TEST_F(Reliability, HandlersMayCloseTheirSocketAndServerFromInsideEveryEvent) {
