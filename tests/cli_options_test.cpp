@@ -62,6 +62,16 @@ TEST(CliOptions, ConnectTimeoutInSeconds) {
   }
 }
 
+TEST(CliOptions, ListenLimits) {
+  const Command c = parse({"listen", "--max-connections", "100", "--idle-timeout", "2.5"});
+  EXPECT_EQ(c.listen.maxConnections, 100u);
+  EXPECT_EQ(c.listen.idleTimeout, 2500ms);
+  for (const char* bad : {"0", "-3", "many", "2000000"}) {
+    EXPECT_THROW(parse({"listen", "--max-connections", bad}), UsageError) << bad;
+  }
+  EXPECT_THROW(parse({"listen", "--idle-timeout", "0"}), UsageError);
+}
+
 TEST(CliOptions, ManifestOnBothCommands) {
   EXPECT_EQ(parse({"listen", "--manifest", "a.webapp"}).listen.manifest, "a.webapp");
   EXPECT_EQ(parse({"connect", "h", "1", "--manifest", "b.webapp"}).connect.manifest, "b.webapp");

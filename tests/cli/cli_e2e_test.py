@@ -260,6 +260,40 @@ class ListenCommand(unittest.TestCase):
             t.join(10)
             s.close()
 
+    def test_max_connections_makes_extra_clients_wait(self):
+        proc, _, port = start_listen("--max-connections", "2")
+        try:
+            a = socket.create_connection(("127.0.0.1", port), timeout=10)
+            b = socket.create_connection(("127.0.0.1", port), timeout=10)
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)  # completes in the backlog
+            for s in (a, b):
+                s.sendall(b"in")
+                self.assertEqual(s.recv(10), b"in")
+            c.sendall(b"waiting")
+            c.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                c.recv(10)  # not accepted yet: nobody echoes
+            a.close()  # one slot frees: below the low-water mark, accepting resumes
+            c.settimeout(10)
+            self.assertEqual(c.recv(10), b"waiting")
+            b.close()
+            c.close()
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_idle_timeout_resets_a_silent_connection(self):
+        proc, _, port = start_listen("--idle-timeout", "0.3")
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"hi")
+            self.assertEqual(s.recv(10), b"hi")
+            with self.assertRaises(ConnectionResetError):
+                while s.recv(10):  # silent from here on: the server resets it
+                    pass
+            s.close()
+        finally:
+            self.assertEqual(stop(proc), 0)
+
     def test_client_reset_mid_transfer_does_not_hurt_the_server(self):
         proc, _, port = start_listen()
         try:

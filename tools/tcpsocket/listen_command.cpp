@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxLine = 64 * 1024;            // a longer chat line is relayed in pieces
 constexpr std::uint64_t kChatBacklogLimit = 1u << 20;  // a chat reader this far behind is cut off
-constexpr auto kShutdownDeadline = 4000ms;             // then whatever is left is dropped
+constexpr auto kShutdownDeadline = 4000ms;             // then whatever is left is reset
 
 struct Connection {
   TCPSocket socket;
@@ -36,6 +36,8 @@ class Server {
     ServerSocketOptions serverOptions;
     serverOptions.binaryType = BinaryType::ArrayBuffer;
     serverOptions.localAddress = options_.host;
+    serverOptions.maxConnections = options_.maxConnections;
+    serverOptions.connection.idleTimeout = options_.idleTimeout;
     server_ = TCPServerSocket::listen(loop_, options_.port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
@@ -52,9 +54,9 @@ class Server {
   /// Stop accepting, let every connection flush what it owes, give up at the deadline.
   void shutdown() {
     const auto deadline = std::chrono::steady_clock::now() + kShutdownDeadline;
-    server_.close();
-    for (auto& [id, c] : connections_) c.socket.close();
-    loop_.runUntil([this] { return connections_.empty(); }, kShutdownDeadline);
+    bool drained = false;
+    server_.drain(kShutdownDeadline, [&drained] { drained = true; });
+    loop_.runUntil([&drained] { return drained; }, kShutdownDeadline + 500ms);
     // A closed socket may still be draining its peer's input until that peer's FIN: exiting
     // before would close it with unread input, and the kernel would answer with a reset that can
     // destroy what the peer has not read yet. The loop runs out of work when all are done.

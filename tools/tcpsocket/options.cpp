@@ -9,6 +9,7 @@ const char* usageText() {
 
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
+                   [--max-connections N] [--idle-timeout SECONDS]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--manifest FILE]
                    [--verbose]
@@ -20,6 +21,8 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --backlog  listen queue length (default 0: the system's maximum)
          --mode     echo: send every byte back; discard: drop input; chat: relay each line
                     to every other client
+         --max-connections  accept at most N at once; others wait in the backlog
+         --idle-timeout     reset a connection silent for this many seconds
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30)
@@ -59,6 +62,16 @@ std::chrono::milliseconds parseSeconds(const std::string& flag, const std::strin
 }
 
 namespace {
+
+std::uint32_t parseCount(const std::string& flag, const std::string& text) {
+  std::uint32_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > 1000000) {
+    throw UsageError(flag + " expects a number from 1 to 1000000, got '" + text + "'");
+  }
+  return value;
+}
 
 Mode parseMode(const std::string& text) {
   if (text == "echo") return Mode::Echo;
@@ -101,6 +114,10 @@ void parseListen(Cursor& c, Command& cmd) {
       o.tlsKey = c.valueOf(arg);
     else if (arg == "--manifest")
       o.manifest = c.valueOf(arg);
+    else if (arg == "--max-connections")
+      o.maxConnections = parseCount(arg, c.valueOf(arg));
+    else if (arg == "--idle-timeout")
+      o.idleTimeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--verbose")
       cmd.verbose = true;
     else

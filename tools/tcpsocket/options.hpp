@@ -25,7 +25,9 @@ struct ListenOptions {
   Mode mode = Mode::Echo;
   std::string tlsCert;
   std::string tlsKey;
-  std::string manifest;  ///< run under this app manifest's policy (empty: full trust)
+  std::string manifest;              ///< run under this app manifest's policy (empty: full trust)
+  std::uint32_t maxConnections = 0;  ///< 0: no limit
+  std::chrono::milliseconds idleTimeout{0};  ///< 0: none
 };
 
 struct ConnectOptions {
