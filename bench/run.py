@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Runs the echo benchmarks side by side and writes docs/benchmarks.md.
+
+    python3 bench/run.py [--rounds 3] [--seconds 3] [--idle 10000] [--out docs/benchmarks.md]
+
+Servers: raw epoll (the limit), idiomatic Asio, and `tcpsocket listen --mode echo` (the one
+measured). Each scenario runs every server once per round, in a rotating order (interleaved rounds:
+machine noise hits all alike), the server pinned to CPU 0 and the load generator to CPU 1. Server
+CPU time (utime+stime from /proc) per unit of work is the figure that separates servers; throughput
+only shows whether the single-threaded load generator saturated first. Medians over the rounds.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build", "default")
+SERVERS = {
+    "raw epoll": [os.path.join(BUILD, "bench", "raw_epoll_echo")],
+    "Asio": [os.path.join(BUILD, "bench", "asio_echo")],
+    "tcpsocket": [os.path.join(BUILD, "tools", "tcpsocket", "tcpsocket"), "listen", "--mode", "echo"],
+}
+LOADGEN = os.path.join(BUILD, "bench", "loadgen")
+# name: (loadgen args, unit, how to turn (result, cpu seconds) into the server CPU figure)
+SCENARIOS = {
+    "ping-pong 64 B, 50 conns": (["pingpong", "--conns", "50", "--size", "64"], "µs CPU/msg"),
+    "pipelined 64 B x16, 50 conns": (["pipelined", "--conns", "50", "--size", "64", "--depth", "16"], "µs CPU/msg"),
+    "bulk 64 KiB, 4 conns": (["bulk", "--conns", "4", "--size", "65536"], "ms CPU/GB"),
+    "connect + 1 B echo + close, 50 parallel": (["connect", "--conns", "50"], "µs CPU/conn"),
+}
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def start(name):
+    proc = subprocess.Popen(["taskset", "-c", "0", *SERVERS[name]], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=raise_nofile)
+    line = proc.stdout.readline()
+    return proc, int(line.strip().rsplit(":", 1)[1])
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def loadgen(args, port, seconds):
+    out = subprocess.run(["taskset", "-c", "1", LOADGEN, args[0], str(port), *args[1:], "--seconds", str(seconds)],
+                         capture_output=True, text=True, preexec_fn=raise_nofile, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise RuntimeError("loadgen failed: " + out.stderr)
+    return json.loads(out.stdout)
+
+
+def measure(name, args, seconds):
+    proc, port = start(name)
+    try:
+        loadgen(args, port, 0.5)  # warm-up: connections, allocator, caches
+        before = cpu_seconds(proc.pid)
+        result = loadgen(args, port, seconds)
+        cpu = cpu_seconds(proc.pid) - before
+    finally:
+        stop(proc)
+    unit_count = result["messages"]
+    if args[0] == "bulk":
+        figure = cpu * 1e3 / (result["bytes"] / 1e9)
+        rate = result["bytes"] / result["seconds"] / 1e6  # MB/s
+    else:
+        figure = cpu * 1e6 / max(unit_count, 1)
+        rate = unit_count / result["seconds"]
+    return {"cpu_figure": figure, "rate": rate, "p99_us": result["p99_us"], "p50_us": result["p50_us"]}
+
+
+def measure_idle(name, count, hold):
+    proc, port = start(name)
+    try:
+        time.sleep(0.2)
+        before = rss_kib(proc.pid)
+        gen = subprocess.Popen(["taskset", "-c", "1", LOADGEN, "idle", str(port), "--conns", str(count), "--hold",
+                                str(hold)], stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
+        info = json.loads(gen.stdout.readline())
+        time.sleep(0.5)
+        after = rss_kib(proc.pid)
+        gen.wait(hold + 30)
+    finally:
+        stop(proc)
+    return {"kib_per_conn": (after - before) / count, "accept_seconds": info["open_seconds"]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    args = ap.parse_args()
+    names = list(SERVERS)
+    results = {s: {n: [] for n in names} for s in SCENARIOS}
+    idle = {n: [] for n in names}
+    for r in range(args.rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for scenario, (gen_args, _) in SCENARIOS.items():
+            for name in order:
+                m = measure(name, gen_args, args.seconds)
+                results[scenario][name].append(m)
+                print("round %d  %-42s %-10s %10.3f %s  rate %.0f" % (r + 1, scenario, name, m["cpu_figure"],
+                      SCENARIOS[scenario][1], m["rate"]), flush=True)
+        for name in order:
+            m = measure_idle(name, args.idle, 2)
+            idle[name].append(m)
+            print("round %d  idle %d conns %-10s %.3f KiB/conn, accepted in %.2f s" % (
+                r + 1, args.idle, name, m["kib_per_conn"], m["accept_seconds"]), flush=True)
+    write_report(args, names, results, idle)
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def write_report(args, names, results, idle):
+    cpu_model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    lines = ["# Benchmarks", "",
+             "Generated by `python3 bench/run.py --rounds %d --seconds %g --idle %d` (one command from a clean clone: "
+             "`bash scripts/bench.sh`)." % (args.rounds, args.seconds, args.idle), "",
+             "- date: %s" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+             "- kernel: %s; CPU: %s, %d cores" % (platform.release(), cpu_model, os.cpu_count()),
+             "- server pinned to CPU 0, load generator (`bench/loadgen`, one thread, epoll, every byte verified) to CPU 1; "
+             "loopback; each figure is the median of %d interleaved rounds of %g s after a 0.5 s warm-up." % (
+                 args.rounds, args.seconds),
+             "- servers: `bench/raw_epoll_echo` (the limit), `bench/asio_echo` (idiomatic Asio), "
+             "`tcpsocket listen --mode echo` (this project, default optimised build).",
+             "", "## Server CPU per unit of work (lower is better; ratio to raw epoll)", "",
+             "| scenario | unit | " + " | ".join(names) + " | tcpsocket / raw epoll |",
+             "|---|---|" + "---|" * len(names) + "---|"]
+    for scenario, (_, unit) in SCENARIOS.items():
+        figs = {n: med([m["cpu_figure"] for m in results[scenario][n]]) for n in names}
+        lines.append("| %s | %s | %s | **%.2f** |" % (scenario, unit, " | ".join("%.3f" % figs[n] for n in names),
+                                                      figs["tcpsocket"] / figs["raw epoll"]))
+    lines += ["", "## Throughput seen by the load generator (higher is better)", "",
+              "| scenario | unit | " + " | ".join(names) + " | tcpsocket / raw epoll |",
+              "|---|---|" + "---|" * len(names) + "---|"]
+    for scenario in SCENARIOS:
+        unit = "MB/s" if "bulk" in scenario else ("conn/s" if "connect" in scenario else "msg/s")
+        rates = {n: med([m["rate"] for m in results[scenario][n]]) for n in names}
+        lines.append("| %s | %s | %s | **%.2f** |" % (scenario, unit, " | ".join("%.0f" % rates[n] for n in names),
+                                                      rates["tcpsocket"] / rates["raw epoll"]))
+    pp = "ping-pong 64 B, 50 conns"
+    p99 = {n: med([m["p99_us"] for m in results[pp][n]]) for n in names}
+    p50 = {n: med([m["p50_us"] for m in results[pp][n]]) for n in names}
+    lines += ["", "## Ping-pong latency (µs, lower is better)", "",
+              "| percentile | " + " | ".join(names) + " | tcpsocket / raw epoll |", "|---|" + "---|" * len(names) + "---|",
+              "| p50 | %s | **%.2f** |" % (" | ".join("%.1f" % p50[n] for n in names), p50["tcpsocket"] / p50["raw epoll"]),
+              "| p99 | %s | **%.2f** |" % (" | ".join("%.1f" % p99[n] for n in names), p99["tcpsocket"] / p99["raw epoll"])]
+    kib = {n: med([m["kib_per_conn"] for m in idle[n]]) for n in names}
+    acc = {n: med([m["accept_seconds"] for m in idle[n]]) for n in names}
+    lines += ["", "## Idle connections (%d held)" % args.idle, "",
+              "| figure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+              "| user-space RSS per idle connection (KiB) | %s |" % " | ".join("%.2f" % kib[n] for n in names),
+              "| time to open, echo once and hold all (s) | %s |" % " | ".join("%.2f" % acc[n] for n in names), ""]
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote " + args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
