@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux
-  nlohmann-json3-dev clang libclang-rt-14-dev)
+  nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do
