@@ -100,6 +100,12 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
   acceptor.open(endpoint.protocol(), ec);
   if (ec) throwListenError(ec, endpoint);
   acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (options.reusePort) {
+    const int one = 1;
+    if (sys::ops().setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      throwListenError(std::error_code(errno, std::system_category()), endpoint);
+    }
+  }
   if (address.is_v6() && address.is_unspecified()) {
     acceptor.set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
   }

@@ -89,6 +89,9 @@ struct ServerSocketOptions {
   /// At most this many open connections from one remote address (0: no limit); one more is
   /// accepted and reset at once, without a `connect` event.
   std::uint32_t maxConnectionsPerAddress = 0;
+  /// SO_REUSEPORT: several listeners (one per process or per loop) share one port and the kernel
+  /// spreads incoming connections among them, as nginx workers do.
+  bool reusePort = false;
 };
 
 /// The full-buffer threshold of send(): it returns false once more than this many bytes are

@@ -294,6 +294,22 @@ class ListenCommand(unittest.TestCase):
         finally:
             self.assertEqual(stop(proc), 0)
 
+    def test_workers_share_the_port(self):
+        proc, _, port = start_listen("--workers", "3")
+        try:
+            children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(children), 3)
+            for i in range(30):
+                payload = b"worker test %d" % i
+                self.assertEqual(echo_roundtrip(port, payload), payload)
+        finally:
+            start = time.monotonic()
+            self.assertEqual(stop(proc), 0)
+            self.assertLess(time.monotonic() - start, 5.0)
+        for pid in children:
+            self.assertFalse(os.path.exists("/proc/%s" % pid) and open("/proc/%s/stat" % pid).read().split()[2] != "Z",
+                             "worker %s outlived the server" % pid)
+
     def test_client_reset_mid_transfer_does_not_hurt_the_server(self):
         proc, _, port = start_listen()
         try:
@@ -515,6 +531,10 @@ class ErrorLines(unittest.TestCase):
     def test_bad_ports(self):
         for bad in ("70000", "-1", "abc", ""):
             self.assert_usage_error("listen", "--port", bad)
+
+    def test_bad_worker_counts(self):
+        for bad in ("0", "65", "x"):
+            self.assert_usage_error("listen", "--workers", bad)
 
     def test_unknown_flag_and_command(self):
         self.assert_usage_error("listen", "--bogus")

@@ -10,6 +10,7 @@
 
 #include "app_manifest.hpp"
 #include "messages.hpp"
+#include "workers.hpp"
 #include "shutdown_signal.hpp"
 
 namespace tcpsocket::cli {
@@ -37,6 +38,7 @@ class Server {
     serverOptions.binaryType = BinaryType::ArrayBuffer;
     serverOptions.localAddress = options_.host;
     serverOptions.maxConnections = options_.maxConnections;
+    serverOptions.reusePort = options_.workers > 1;
     serverOptions.connection.idleTimeout = options_.idleTimeout;
     server_ = TCPServerSocket::listen(loop_, options_.port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
@@ -45,9 +47,9 @@ class Server {
       failed_ = true;
       loop_.stop();
     });
-    std::printf("listening on %s\n", hostPort(options_.host, server_.localPort()).c_str());
-    std::fflush(stdout);
   }
+
+  std::uint16_t localPort() const { return server_.localPort(); }
 
   bool failed() const { return failed_; }
 
@@ -136,19 +138,25 @@ class Server {
 
 }  // namespace
 
-int runListen(const ListenOptions& options, bool verbose) {
-  if (!options.tlsCert.empty()) {
-    throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
-  }
+int serve(const ListenOptions& options, bool verbose, const std::function<void(std::uint16_t)>& ready) {
   EventLoop loop;
   applyManifest(loop, options.manifest);
   ShutdownSignal signal(loop, [&loop] { loop.stop(); });
   Server server(loop, options, verbose);
   server.start();
+  ready(server.localPort());
   loop.run();
   if (server.failed()) return 1;
   server.shutdown();
   return 0;
+}
+
+int runListen(const ListenOptions& options, bool verbose) {
+  if (!options.tlsCert.empty()) {
+    throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
+  }
+  if (options.workers > 1) return runWorkers(options, verbose);
+  return serve(options, verbose, [&options](std::uint16_t port) { announceListening(options.host, port); });
 }
 
 }  // namespace tcpsocket::cli

@@ -9,6 +9,10 @@ std::string hostPort(const std::string& host, std::uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+void announceListening(const std::string& host, std::uint16_t port) {
+  std::cout << "listening on " << hostPort(host, port) << std::endl;
+}
+
 void printError(std::string_view name, std::string_view what) {
   std::cerr << "tcpsocket: " << name << ": " << what << std::endl;
 }

@@ -10,6 +10,9 @@ namespace tcpsocket::cli {
 
 std::string hostPort(const std::string& host, std::uint16_t port);
 
+/// The one stdout line of `listen`: "listening on HOST:PORT", flushed.
+void announceListening(const std::string& host, std::uint16_t port);
+
 /// One error line on stderr, the contract scripts rely on.
 void printError(std::string_view name, std::string_view what);
 

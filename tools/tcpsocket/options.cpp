@@ -9,7 +9,7 @@ const char* usageText() {
 
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
-                   [--max-connections N] [--idle-timeout SECONDS]
+                   [--max-connections N] [--idle-timeout SECONDS] [--workers N]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--manifest FILE]
                    [--verbose]
@@ -23,6 +23,7 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
                     to every other client
          --max-connections  accept at most N at once; others wait in the backlog
          --idle-timeout     reset a connection silent for this many seconds
+         --workers  N processes share the port (SO_REUSEPORT), each with its own loop
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30)
@@ -63,12 +64,14 @@ std::chrono::milliseconds parseSeconds(const std::string& flag, const std::strin
 
 namespace {
 
-std::uint32_t parseCount(const std::string& flag, const std::string& text) {
+std::uint32_t parseCount(const std::string& flag, const std::string& text,
+                         std::uint32_t max = 1000000) {
   std::uint32_t value = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > 1000000) {
-    throw UsageError(flag + " expects a number from 1 to 1000000, got '" + text + "'");
+  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > max) {
+    throw UsageError(flag + " expects a number from 1 to " + std::to_string(max) + ", got '" +
+                     text + "'");
   }
   return value;
 }
@@ -118,6 +121,8 @@ void parseListen(Cursor& c, Command& cmd) {
       o.maxConnections = parseCount(arg, c.valueOf(arg));
     else if (arg == "--idle-timeout")
       o.idleTimeout = parseSeconds(arg, c.valueOf(arg));
+    else if (arg == "--workers")
+      o.workers = parseCount(arg, c.valueOf(arg), 64);
     else if (arg == "--verbose")
       cmd.verbose = true;
     else

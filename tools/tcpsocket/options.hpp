@@ -26,7 +26,8 @@ struct ListenOptions {
   std::string tlsCert;
   std::string tlsKey;
   std::string manifest;              ///< run under this app manifest's policy (empty: full trust)
-  std::uint32_t maxConnections = 0;  ///< 0: no limit
+  std::uint32_t maxConnections = 0;  ///< 0: no limit (per worker)
+  std::uint32_t workers = 1;         ///< processes sharing the port (SO_REUSEPORT)
   std::chrono::milliseconds idleTimeout{0};  ///< 0: none
 };
 

@@ -1,0 +1,146 @@
+#include "workers.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <tcpsocket/errors.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "listen_command.hpp"
+#include "messages.hpp"
+
+namespace tcpsocket::cli {
+namespace {
+
+// Binds (without listening) a SO_REUSEPORT socket to host:port, so that port 0 becomes a real
+// port every worker can then bind too; a socket that does not listen takes no connections.
+int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& bound) {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    throw InvalidAddressError("\"" + host + "\" is not an IPv4 or IPv6 address");
+  }
+  const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    const std::string where = hostPort(host, port);
+    if (err == EADDRINUSE) throw AddressInUseError(where + " is already in use");
+    if (err == EADDRNOTAVAIL) throw AddressNotAvailableError(where + " is not an address of this host");
+    if (err == EACCES) throw PermissionDeniedError("the system refused to bind " + where);
+    throw NetworkError("cannot bind " + where + ": " + std::strerror(err));
+  }
+  len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  bound = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  return fd;
+}
+
+// A worker: one server on one loop; reports 'k' (listening) or 'x' (failed) on `report`.
+[[noreturn]] void worker(ListenOptions options, bool verbose, int report) {
+  int status = 1;
+  try {
+    status = serve(options, verbose, [report](std::uint16_t) {
+      [[maybe_unused]] const ssize_t n = ::write(report, "k", 1);
+    });
+  } catch (const Error& e) {
+    printError(e.name(), e.what());
+    [[maybe_unused]] const ssize_t n = ::write(report, "x", 1);
+  }
+  std::fflush(stdout);
+  _exit(status);
+}
+
+int stopAll(const std::vector<pid_t>& children) {
+  for (const pid_t pid : children) ::kill(pid, SIGTERM);
+  int result = 0;
+  for (const pid_t pid : children) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) result = 1;
+  }
+  return result;
+}
+
+}  // namespace
+
+int runWorkers(const ListenOptions& options, bool verbose) {
+  std::uint16_t port = 0;
+  const int reservation = reservePort(options.host, options.port, port);
+  ListenOptions perWorker = options;
+  perWorker.port = port;
+
+  // Blocked before fork: the workers inherit the mask (their own watcher thread takes the
+  // signals), and this process takes them with sigwait() below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) throw NetworkError("pipe: " + std::string(std::strerror(errno)));
+  std::vector<pid_t> children;
+  for (std::uint32_t i = 0; i < options.workers; ++i) {
+    std::fflush(stdout);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(pipeFds[0]);
+      ::close(reservation);
+      worker(perWorker, verbose, pipeFds[1]);
+    }
+    if (pid < 0) break;
+    children.push_back(pid);
+  }
+  ::close(pipeFds[1]);
+  std::uint32_t ready = 0;
+  char answer = 0;
+  while (ready < children.size() && ::read(pipeFds[0], &answer, 1) == 1 && answer == 'k') ++ready;
+  ::close(pipeFds[0]);
+  ::close(reservation);
+  if (ready != options.workers) {
+    stopAll(children);
+    return 1;
+  }
+  announceListening(options.host, port);
+
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received != SIGCHLD) return stopAll(children);
+    // A worker ended by itself: the group is no longer whole; stop it and fail.
+    int status = 0;
+    const pid_t gone = ::waitpid(-1, &status, WNOHANG);
+    if (gone > 0) {
+      printError("WorkerError", "worker " + std::to_string(gone) + " ended unexpectedly");
+      std::erase(children, gone);
+      stopAll(children);
+      return 1;
+    }
+  }
+}
+
+}  // namespace tcpsocket::cli
