@@ -1,5 +1,6 @@
 // Load generator for the echo benchmarks: one thread, raw epoll, every echoed byte verified.
 //   loadgen MODE PORT [--conns N] [--seconds S] [--size BYTES] [--depth D] [--hold S]
+//                     [--source 127.0.0.X]
 // MODE: pingpong   each connection sends one message and waits for its echo (latency p50/p99)
 //       pipelined  each connection keeps DEPTH messages in flight
 //       bulk       each connection streams SIZE-byte writes, up to 1 MiB in flight
@@ -57,11 +58,21 @@ struct Conn {
   std::exit(1);
 }
 
+std::string gSource;  // --source: bind this local address first (more ports: 127.0.0.x each)
+
 int connectTo(int port, bool blocking) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (blocking ? 0 : SOCK_NONBLOCK), 0);
   if (fd < 0) die("socket");
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!gSource.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, gSource.c_str(), &local.sin_addr);
+    // The port is picked at connect() time: bind-time picking scans every bound port (slow).
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) die("bind source");
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -254,6 +265,8 @@ int main(int argc, char** argv) {
       o.depth = std::atoi(v);
     else if (flag == "--hold")
       o.hold = std::atof(v);
+    else if (flag == "--source")
+      gSource = v;
     else {
       std::fprintf(stderr, "loadgen: unknown flag %s\n", flag.c_str());
       return 2;

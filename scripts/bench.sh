@@ -1,7 +1,26 @@
 #!/usr/bin/env bash
-# Sets everything up on a fresh Debian 12 machine, builds, runs the benchmarks side by side and
-# writes docs/benchmarks.md. Takes about ten minutes. Extra arguments go to bench/run.py.
+# Sets everything up on a fresh Debian 12 machine, builds, runs every benchmark and writes
+# docs/benchmarks.md: the side-by-side echo run (bench/run.py, about 5 minutes), the many-idle-
+# connections run (bench/c100k.py, about 1 minute), the micro-benchmarks and the notes.
+# Arguments go to bench/run.py (e.g. --rounds 5 --seconds 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh default
 python3 bench/run.py "$@"
+{
+  echo
+  echo "## Many idle connections"
+  echo
+  echo "\`python3 bench/c100k.py\`: idle connections held, each one echoed once (so it was accepted);"
+  echo "load generators in several processes with their own 127.0.x.y source addresses."
+  echo
+  python3 bench/c100k.py
+  echo
+  echo "## Micro-benchmarks (hot paths)"
+  echo
+  echo '```'
+  build/default/bench/micro_bench --benchmark_min_time=0.2 2>/dev/null
+  echo '```'
+  cat bench/notes.md
+} >> docs/benchmarks.md
+echo "wrote docs/benchmarks.md"

@@ -184,8 +184,10 @@ TEST_F(TcpServerSocket, AcceptedSocketWithoutListenerStaysOpen) {
 
 // Beyond the reference: SO_REUSEPORT lets several listeners share a port (the --workers mode).
 TEST_F(TcpServerSocket, ReusePortListenersShareAPortAndBothAccept) {
-  auto first = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1", .reusePort = true});
-  auto second = ts::TCPServerSocket::listen(loop, first.localPort(), {.localAddress = "127.0.0.1", .reusePort = true});
+  auto first =
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1", .reusePort = true});
+  auto second = ts::TCPServerSocket::listen(loop, first.localPort(),
+                                            {.localAddress = "127.0.0.1", .reusePort = true});
   EXPECT_EQ(second.localPort(), first.localPort());
   EXPECT_THROW(ts::TCPServerSocket::listen(loop, first.localPort(), {.localAddress = "127.0.0.1"}),
                ts::AddressInUseError)
@@ -195,7 +197,8 @@ TEST_F(TcpServerSocket, ReusePortListenersShareAPortAndBothAccept) {
   first.onconnect([&](const ts::TCPServerSocketEvent&) { ++a; });
   second.onconnect([&](const ts::TCPServerSocketEvent&) { ++b; });
   std::vector<ts::TCPSocket> clients;
-  for (int i = 0; i < 64; ++i) clients.push_back(ts::TCPSocket::open(loop, "127.0.0.1", first.localPort()));
+  for (int i = 0; i < 64; ++i)
+    clients.push_back(ts::TCPSocket::open(loop, "127.0.0.1", first.localPort()));
   ASSERT_TRUE(runUntil(loop, [&] { return a + b == 64; }));
   EXPECT_GT(a, 0) << "the kernel spreads connections over both";
   EXPECT_GT(b, 0);

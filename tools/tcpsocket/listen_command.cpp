@@ -10,8 +10,8 @@
 
 #include "app_manifest.hpp"
 #include "messages.hpp"
-#include "workers.hpp"
 #include "shutdown_signal.hpp"
+#include "workers.hpp"
 
 namespace tcpsocket::cli {
 namespace {
@@ -138,7 +138,8 @@ class Server {
 
 }  // namespace
 
-int serve(const ListenOptions& options, bool verbose, const std::function<void(std::uint16_t)>& ready) {
+int serve(const ListenOptions& options, bool verbose,
+          const std::function<void(std::uint16_t)>& ready) {
   EventLoop loop;
   applyManifest(loop, options.manifest);
   ShutdownSignal signal(loop, [&loop] { loop.stop(); });
@@ -156,7 +157,8 @@ int runListen(const ListenOptions& options, bool verbose) {
     throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
   }
   if (options.workers > 1) return runWorkers(options, verbose);
-  return serve(options, verbose, [&options](std::uint16_t port) { announceListening(options.host, port); });
+  return serve(options, verbose,
+               [&options](std::uint16_t port) { announceListening(options.host, port); });
 }
 
 }  // namespace tcpsocket::cli

@@ -11,5 +11,6 @@ int runListen(const ListenOptions& options, bool verbose);
 
 /// One server on one loop until SIGINT/SIGTERM; `ready(port)` runs once it listens. Throws
 /// tcpsocket::Error for listen failures.
-int serve(const ListenOptions& options, bool verbose, const std::function<void(std::uint16_t)>& ready);
+int serve(const ListenOptions& options, bool verbose,
+          const std::function<void(std::uint16_t)>& ready);
 }  // namespace tcpsocket::cli

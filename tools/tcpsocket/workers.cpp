@@ -1,17 +1,16 @@
 #include "workers.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
-
-#include <tcpsocket/errors.hpp>
 
 #include <cerrno>
 #include <cstring>
+#include <tcpsocket/errors.hpp>
 #include <vector>
 
 #include "listen_command.hpp"
@@ -47,7 +46,8 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
     if (fd >= 0) ::close(fd);
     const std::string where = hostPort(host, port);
     if (err == EADDRINUSE) throw AddressInUseError(where + " is already in use");
-    if (err == EADDRNOTAVAIL) throw AddressNotAvailableError(where + " is not an address of this host");
+    if (err == EADDRNOTAVAIL)
+      throw AddressNotAvailableError(where + " is not an address of this host");
     if (err == EACCES) throw PermissionDeniedError("the system refused to bind " + where);
     throw NetworkError("cannot bind " + where + ": " + std::strerror(err));
   }
@@ -102,7 +102,8 @@ int runWorkers(const ListenOptions& options, bool verbose) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int pipeFds[2];
-  if (::pipe2(pipeFds, O_CLOEXEC) != 0) throw NetworkError("pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0)
+    throw NetworkError("pipe: " + std::string(std::strerror(errno)));
   std::vector<pid_t> children;
   for (std::uint32_t i = 0; i < options.workers; ++i) {
     std::fflush(stdout);
