@@ -29,14 +29,26 @@ bool isPublic(const asio::ip::address& a) {
   if (a.is_loopback() || a.is_unspecified() || a.is_multicast()) return false;
   if (a.is_v4()) {
     const std::uint32_t v = a.to_v4().to_uint();
+    // this network, private, shared (CGNAT), link-local, private, IETF protocol, TEST-NET-1,
+    // private, benchmarking (and fake-IP proxies), TEST-NET-2, TEST-NET-3, reserved
     return !(inRange(v, 0x00000000, 8) || inRange(v, 0x0A000000, 8) || inRange(v, 0x64400000, 10) ||
              inRange(v, 0xA9FE0000, 16) || inRange(v, 0xAC100000, 12) ||
-             inRange(v, 0xC0A80000, 16) || inRange(v, 0xF0000000, 4));
+             inRange(v, 0xC0000000, 24) || inRange(v, 0xC0000200, 24) ||
+             inRange(v, 0xC0A80000, 16) || inRange(v, 0xC6120000, 15) ||
+             inRange(v, 0xC6336400, 24) || inRange(v, 0xCB007100, 24) || inRange(v, 0xF0000000, 4));
   }
   const auto v6 = a.to_v6();
-  const auto bytes = v6.to_bytes();
-  const bool uniqueLocal = (bytes[0] & 0xFE) == 0xFC;
-  return !(v6.is_link_local() || v6.is_site_local() || uniqueLocal);
+  const auto b = v6.to_bytes();
+  const bool uniqueLocal = (b[0] & 0xFE) == 0xFC;
+  // Prefixes that carry an IPv4 address (NAT64 64:ff9b::/96 and 64:ff9b:1::/48, IPv4-compatible
+  // ::/96, 6to4 2002::/16, Teredo 2001::/32) could lead to a private IPv4 host: never public.
+  const bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b;
+  bool v4Compatible = true;
+  for (std::size_t i = 0; i < 12; ++i) v4Compatible = v4Compatible && b[i] == 0;
+  const bool sixToFour = b[0] == 0x20 && b[1] == 0x02;
+  const bool teredo = b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00;
+  return !(v6.is_link_local() || v6.is_site_local() || uniqueLocal || nat64 || v4Compatible ||
+           sixToFour || teredo);
 }
 
 std::string lower(std::string_view text) {

@@ -78,6 +78,8 @@ class PositionRecorder : public nlohmann::json_sax<Json> {
   std::optional<std::pair<std::size_t, std::string>> error;
 
  private:
+  static constexpr std::size_t kMaxDepth = 32;  // a manifest needs 4
+
   struct Frame {
     bool array;
     std::size_t index = 0;
@@ -102,6 +104,11 @@ class PositionRecorder : public nlohmann::json_sax<Json> {
     return true;
   }
   bool open(bool array) {
+    if (frames_.size() >= kMaxDepth) {  // paths would grow with the square of the depth
+      error =
+          std::make_pair(offset(), "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+      return false;
+    }
     positions[path()] = offset();
     frames_.push_back(Frame{array, 0, {}});
     return true;

@@ -102,7 +102,8 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
   acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (options.reusePort) {
     const int one = 1;
-    if (sys::ops().setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    if (sys::ops().setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
+                              sizeof one) != 0) {
       throwListenError(std::error_code(errno, std::system_category()), endpoint);
     }
   }
@@ -128,6 +129,7 @@ void ServerImpl::scheduleAccept() {
 }
 
 void ServerImpl::waitAcceptable() {
+  backoff_ = std::chrono::milliseconds(0);  // the queue is empty: whatever exhausted us is over
   acceptor_->async_wait(asio::socket_base::wait_read,
                         [self = shared_from_this()](const std::error_code& ec) {
                           if (ec != asio::error::operation_aborted) self->acceptReady();
@@ -261,9 +263,9 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
 
 void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done) {
   checkThread();
-  if (draining_) return;
+  if (done) drainDone_.push_back(std::move(done));
+  if (draining_) return;  // the drain under way calls this `done` too
   draining_ = true;
-  drainDone_ = std::move(done);
   if (!self_) self_ = shared_from_this();  // alive until the drain is over, even if closed
   stopListening();
   for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
@@ -283,8 +285,9 @@ void ServerImpl::finishDrain() {
   if (!draining_) return;
   draining_ = false;
   if (drainTimer_) drainTimer_->cancel();
-  auto done = std::move(drainDone_);
-  if (done) {
+  auto callbacks = std::move(drainDone_);
+  drainDone_.clear();
+  for (auto& done : callbacks) {
     try {
       done();
     } catch (...) {
@@ -312,7 +315,7 @@ void ServerImpl::abandon() noexcept {
   detach();
   connections_.clear();  // abandoned with the loop too; never dereferenced again
   drainTimer_.reset();
-  drainDone_ = nullptr;
+  drainDone_.clear();
   listening_ = false;
   backoffTimer_.reset();
   acceptor_.reset();

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "listener_list.hpp"
 #include "loop_core.hpp"
@@ -76,7 +77,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
   bool pausedAtLimit_ = false;
   bool draining_ = false;
-  std::function<void()> drainDone_;
+  std::vector<std::function<void()>> drainDone_;
   std::unique_ptr<asio::steady_timer> drainTimer_;
   ServerStats stats_;
   std::uint16_t localPort_ = 0;

@@ -256,7 +256,7 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
   if (writeEnded_) throw InvalidStateError("send() after halfClose(): the sending side is closed");
   const bool full = queue_.bytes() + counted > kSendBufferThreshold;
   if (full) waitingForDrain_ = true;
-  if (writeFailed_) return !full;  // the posted failure will discard everything anyway
+  if (writeFailed_) return false;  // failing: nothing more is sent, so ask for no more
 
   std::size_t written = 0;
   if (queue_.empty() && size > 0) {  // straight to the kernel; queue only what it refuses

@@ -2,6 +2,7 @@
 #include "tcpsocket/tcp_server_socket.hpp"
 
 #include "server_impl.hpp"
+#include "tcp_tuning.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
@@ -25,6 +26,7 @@ detail::ServerImpl& TCPServerSocket::impl() const {
 TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
                                         const ServerSocketOptions& options, std::uint16_t backlog) {
   loop.core().checkThread();
+  detail::validateConnectionOptions(options.connection);
   if (const auto& policy = options.policy ? options.policy : loop.policy()) {
     policy->checkListen(options.localAddress, port);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "socket_impl.hpp"
+#include "tcp_tuning.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
@@ -30,6 +31,7 @@ TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t 
   if (options.useSecureTransport) {
     throw NotSupportedError("useSecureTransport: TLS is not available in this version yet");
   }
+  detail::validateConnectionOptions(options.connection);
   SocketOptions checked = options;
   if (!checked.policy) checked.policy = loop.policy();
   if (checked.policy) checked.policy->checkPermission();  // the allowlist is checked after DNS

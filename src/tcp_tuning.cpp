@@ -4,7 +4,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <string>
+
 #include "sys_ops.hpp"
+#include "tcpsocket/errors.hpp"
 
 namespace tcpsocket::detail {
 namespace {
@@ -15,6 +18,20 @@ void setInt(int fd, int level, int name, long long value) noexcept {
 }
 
 }  // namespace
+
+void validateConnectionOptions(const ConnectionOptions& options) {
+  if (options.maxBufferedAmount != 0 && options.maxBufferedAmount < kSendBufferThreshold) {
+    throw TypeError(
+        "maxBufferedAmount must be 0 (no cap) or at least 65536 (where send() starts "
+        "returning false), got " +
+        std::to_string(options.maxBufferedAmount));
+  }
+  if (options.keepAlive.enabled &&
+      (options.keepAlive.idle.count() < 1 || options.keepAlive.interval.count() < 1 ||
+       options.keepAlive.count < 1)) {
+    throw TypeError("keepAlive needs idle, interval and count of at least 1");
+  }
+}
 
 void applyConnectionOptions(int fd, const ConnectionOptions& options) noexcept {
   setInt(fd, IPPROTO_TCP, TCP_NODELAY, options.noDelay ? 1 : 0);

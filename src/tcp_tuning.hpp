@@ -6,6 +6,10 @@
 
 namespace tcpsocket::detail {
 
+/// Throws TypeError for settings that cannot work: a maxBufferedAmount below the 64 KiB at which
+/// send() starts returning false would reset an app that follows send()'s advice to the letter.
+void validateConnectionOptions(const ConnectionOptions& options);
+
 /// Applies what the options ask of the kernel. Failures are ignored on purpose: a setting the
 /// kernel refuses (e.g. on a socket the peer already reset) must not turn into a second error.
 void applyConnectionOptions(int fd, const ConnectionOptions& options) noexcept;

@@ -102,6 +102,10 @@ TEST(AppPolicyRules, ConnectTable) {
       {"evil.example.org", "::1", 443, false},
       {"evil.example.org", "fd00::1", 443, false},           // ... nor unique-local IPv6
       {"evil.example.org", "::ffff:127.0.0.1", 443, false},  // ... nor v4-mapped loopback
+      {"evil.example.org", "64:ff9b::a00:1", 443, false},    // ... nor NAT64 of 10.0.0.1
+      {"evil.example.org", "2002:a00:1::1", 443, false},     // ... nor 6to4
+      {"evil.example.org", "198.18.0.1", 443, false},        // ... nor benchmarking / fake-IP
+      {"www.example.org", "2606:2800:220:1::1", 443, true},  // a public IPv6 address
       {"mail.example.com", "10.0.0.5", 993, true},   // an explicitly named host, any address
       {"MAIL.Example.COM.", "10.0.0.5", 993, true},  // names compare case-insensitively
       {"mail.example.com", "10.0.0.5", 994, false},

@@ -75,6 +75,17 @@ TEST(Manifest, NumberOverflowIsAManifestError) {
   EXPECT_NE(errorOf("[1e400]"), "(accepted)");
 }
 
+// Regression (review): every nesting level stored its whole path, so 200 KB of '[' cost tens of
+// GB. Nesting is bounded.
+TEST(Manifest, DeepNestingIsRefusedCheaply) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string e = errorOf(deep);
+  EXPECT_NE(e.find("nesting deeper than 32"), std::string::npos) << e.substr(0, 200);
+  std::string objects;
+  for (int i = 0; i < 40; ++i) objects += "{\"a\":";
+  EXPECT_NE(errorOf(objects + "1" + std::string(40, '}')).find("nesting"), std::string::npos);
+}
+
 TEST(Manifest, WrongShapesNameTheField) {
   struct Case {
     const char* json;

@@ -283,6 +283,34 @@ TEST_F(Reliability, DrainFlushesWhatItCanAndResetsTheRestAtTheDeadline) {
       << "no longer listening";
 }
 
+// Regression (review): a second drain() while one ran never called its `done`.
+TEST_F(Reliability, EveryDrainCallerHearsWhenItEnds) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  RawConn peer = RawConn::connectTo("127.0.0.1", server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return server.stats().open == 1; }));
+  int done = 0;
+  server.drain(200ms, [&] { ++done; });
+  server.drain(5s, [&] { ++done; });
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return done == 2;
+  }));
+}
+
+// Regression (review): a cap below the 64 KiB where send() starts saying "stop" cut off apps that
+// follow send()'s advice; it is refused up front.
+TEST_F(Reliability, BufferCapBelowTheSendThresholdIsRefused) {
+  EXPECT_THROW(
+      ts::TCPSocket::open(loop, "127.0.0.1", 9, {.connection = {.maxBufferedAmount = 32768}}),
+      ts::TypeError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(
+                   loop, 0, {.localAddress = "127.0.0.1", .connection = {.maxBufferedAmount = 1}}),
+               ts::TypeError);
+  EXPECT_NO_THROW(
+      ts::TCPSocket::open(loop, "127.0.0.1", 9, {.connection = {.maxBufferedAmount = 65536}})
+          .close());
+}
+
 TEST_F(Reliability, DrainWithNoConnectionsCompletesOnTheLoop) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
   bool done = false;

@@ -48,6 +48,8 @@ struct ConnectionOptions {
   /// A hard cap on bufferedAmount. A send() that would exceed it returns false and queues nothing;
   /// the socket then fails with `error` (BufferOverflowError, class "Network") and `close`, the
   /// queued data discarded. Zero: unbounded, as in the reference (send() only advises with false).
+  /// Otherwise at least 65536 (open()/listen() throw TypeError): below that, an app that sends
+  /// until send() returns false would be cut off before it is ever told to stop.
   std::uint64_t maxBufferedAmount = 0;
   /// When the peer half-closes: false (the default) flushes and closes, as the reference ends such
   /// sockets; true keeps the socket open for sending, fires `end`, and closes once this side calls

@@ -458,6 +458,12 @@ class ManifestPolicy(unittest.TestCase):
         self.assertTrue(r.stderr.startswith(b"tcpsocket: SecurityError: a web app may not use TCP sockets"), r.stderr)
         self.assertEqual(r.stdout, b"")
 
+    def test_workers_report_a_refusal_once(self):
+        path = self.manifest('{"type": "web", "permissions": {"tcp-socket": {}}}')
+        r = self.run_cli("listen", "--workers", "3", "--manifest", path)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr)
+
     def test_privileged_app_may_not_listen_below_1024(self):
         path = self.manifest('{"type": "privileged", "permissions": {"tcp-socket": {}}}')
         r = self.run_cli("listen", "--manifest", path, "--port", "80")

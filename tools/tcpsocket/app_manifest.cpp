@@ -10,4 +10,8 @@ void applyManifest(EventLoop& loop, const std::string& path) {
   loop.setPolicy(std::make_shared<const AppPolicy>(AppPolicy::fromManifestFile(path)));
 }
 
+void checkListenAllowed(const std::string& path, const std::string& host, std::uint16_t port) {
+  if (!path.empty()) AppPolicy::fromManifestFile(path).checkListen(host, port);
+}
+
 }  // namespace tcpsocket::cli

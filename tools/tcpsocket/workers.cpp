@@ -13,6 +13,7 @@
 #include <tcpsocket/errors.hpp>
 #include <vector>
 
+#include "app_manifest.hpp"
 #include "listen_command.hpp"
 #include "messages.hpp"
 
@@ -57,17 +58,27 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   return fd;
 }
 
-// A worker: one server on one loop; reports 'k' (listening) or 'x' (failed) on `report`.
+// A worker: one server on one loop; reports 'k' (listening) or 'x' (failed) on `report`, then
+// closes it, so that the supervisor sees end-of-file once every worker has answered or died.
+// Never returns: whatever happens, the child must not run its parent's code after fork().
 [[noreturn]] void worker(ListenOptions options, bool verbose, int report) {
+  auto answer = [&report](const char* what) {
+    if (report < 0) return;
+    [[maybe_unused]] const ssize_t n = ::write(report, what, 1);
+    ::close(report);
+    report = -1;
+  };
   int status = 1;
   try {
-    status = serve(options, verbose, [report](std::uint16_t) {
-      [[maybe_unused]] const ssize_t n = ::write(report, "k", 1);
-    });
+    status = serve(options, verbose, [&answer](std::uint16_t) { answer("k"); });
   } catch (const Error& e) {
     printError(e.name(), e.what());
-    [[maybe_unused]] const ssize_t n = ::write(report, "x", 1);
+  } catch (const std::exception& e) {
+    printError("Error", e.what());
+  } catch (...) {
+    printError("Error", "worker failed");
   }
+  answer("x");
   std::fflush(stdout);
   _exit(status);
 }
@@ -87,6 +98,7 @@ int stopAll(const std::vector<pid_t>& children) {
 }  // namespace
 
 int runWorkers(const ListenOptions& options, bool verbose) {
+  checkListenAllowed(options.manifest, options.host, options.port);  // one error line, not N
   std::uint16_t port = 0;
   const int reservation = reservePort(options.host, options.port, port);
   ListenOptions perWorker = options;
