@@ -3,12 +3,16 @@
 // It follows the DOM's EventTarget rules that matter to users: listeners run in the order they were
 // added; a handler attribute (onopen = ...) keeps its place when replaced; a listener added during
 // dispatch does not see the event being dispatched, and one removed during dispatch is not called.
+//
+// Handlers are stored inline (no heap block per listener: an idle connection's listeners are most
+// of its memory). That is safe because nothing a running handler does can move or destroy a stored
+// handler: while a dispatch runs, additions and replacements wait in `pending_` and removals only
+// mark their entry; both are applied when the outermost dispatch ends.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <vector>
 
 namespace tcpsocket::detail {
@@ -20,72 +24,96 @@ class ListenerList {
 
   std::uint64_t add(int type, Handler handler) {
     if (!handler) return 0;
-    entries_.push_back(Entry{type, false, ++lastId_, share(std::move(handler))});
+    insert(Entry{type, false, false, ++lastId_, 0, std::move(handler)});
     return lastId_;
   }
 
   void remove(std::uint64_t id) {
     for (auto& e : entries_) {
-      if (e.id == id && !e.attribute) e.handler = nullptr;
+      if (e.id == id && !e.attribute) e.removed = true;
     }
-    compact();
+    std::erase_if(pending_, [id](const Entry& e) { return e.id == id && !e.attribute; });
+    settle();
   }
 
   /// The `on<type> = handler` attribute: replaces in place, removes on nullptr, appends otherwise.
   void setAttribute(int type, Handler handler) {
+    std::erase_if(pending_, [type](const Entry& e) { return e.attribute && e.type == type; });
     for (auto& e : entries_) {
-      if (e.attribute && e.type == type && e.handler) {
-        e.handler = share(std::move(handler));
-        compact();
+      if (e.attribute && e.type == type && !e.removed) {
+        e.removed = true;  // destroyed once no dispatch runs it
+        if (handler) insert(Entry{type, true, false, ++lastId_, e.id, std::move(handler)});
+        settle();
         return;
       }
     }
-    if (handler) entries_.push_back(Entry{type, true, ++lastId_, share(std::move(handler))});
+    if (handler) insert(Entry{type, true, false, ++lastId_, 0, std::move(handler)});
   }
 
   void clear() {
-    for (auto& e : entries_) e.handler = nullptr;
-    compact();
+    for (auto& e : entries_) e.removed = true;
+    pending_.clear();
+    settle();
   }
 
   /// Calls every listener of `type`; `onException` receives whatever a listener throws.
   template <class ExceptionSink>
   void dispatch(int type, const Event& event, ExceptionSink&& onException) {
-    const std::size_t count = entries_.size();  // listeners added now wait for the next event
     ++depth_;
-    for (std::size_t i = 0; i < count && i < entries_.size(); ++i) {
-      if (entries_[i].type != type || !entries_[i].handler) continue;
-      // Holding a reference keeps the callable alive even if it replaces or removes itself.
-      std::shared_ptr<const Handler> handler = entries_[i].handler;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {  // no insertion can happen meanwhile
+      if (entries_[i].type != type || entries_[i].removed) continue;
       try {
-        (*handler)(event);
+        entries_[i].handler(event);
       } catch (...) {
         onException();
       }
     }
     --depth_;
-    compact();
+    settle();
   }
 
  private:
   struct Entry {
     int type;
     bool attribute;
+    bool removed;
     std::uint64_t id;
-    std::shared_ptr<const Handler> handler;
+    std::uint64_t replaces;  // an attribute replacing entry `replaces` keeps its place
+    Handler handler;
   };
 
-  static std::shared_ptr<const Handler> share(Handler h) {
-    return h ? std::make_shared<const Handler>(std::move(h)) : nullptr;
+  void insert(Entry entry) {
+    if (depth_ != 0) {
+      pending_.push_back(std::move(entry));
+    } else {
+      place(std::move(entry));
+    }
   }
 
-  // Removed entries are only erased when no dispatch is walking the vector.
-  void compact() {
+  void place(Entry entry) {
+    if (entry.replaces != 0) {
+      for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].id == entry.replaces) {
+          entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(entry));
+          return;
+        }
+      }
+    }
+    entries_.push_back(std::move(entry));
+  }
+
+  // Applies what a dispatch deferred; only when no dispatch is walking the list.
+  void settle() {
     if (depth_ != 0) return;
-    std::erase_if(entries_, [](const Entry& e) { return !e.handler; });
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& entry : pending) place(std::move(entry));
+    std::erase_if(entries_, [](const Entry& e) { return e.removed; });
+    if (entries_.empty()) entries_.shrink_to_fit();
   }
 
   std::vector<Entry> entries_;
+  std::vector<Entry> pending_;
   std::uint64_t lastId_ = 0;
   std::uint32_t depth_ = 0;
 };

@@ -31,7 +31,7 @@ struct Connection {
 class Server {
  public:
   Server(EventLoop& loop, const ListenOptions& options, bool verbose)
-      : loop_(loop), options_(options), log_(verbose) {}
+      : loop_(loop), options_(options), verbose_(verbose), log_(verbose) {}
 
   void start() {
     ServerSocketOptions serverOptions;
@@ -75,9 +75,11 @@ class Server {
     socket.ondata(
         [this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
     socket.ondrain([this, id](const TCPSocketEvent&) { drained(id); });
-    socket.onerror([this](const TCPSocketEvent& e) {
-      log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
-    });
+    if (verbose_) {  // one listener fewer per connection otherwise: idle connections are many
+      socket.onerror([this](const TCPSocketEvent& e) {
+        log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
+      });
+    }
     socket.onclose([this, id](const TCPSocketEvent& e) {
       log_("closed " + hostPort(e.target.host(), e.target.port()));
       connections_.erase(id);
@@ -129,6 +131,7 @@ class Server {
 
   EventLoop& loop_;
   ListenOptions options_;
+  bool verbose_;
   VerboseLog log_;
   bool failed_ = false;
   TCPServerSocket server_;
