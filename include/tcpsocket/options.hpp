@@ -43,7 +43,8 @@ struct ConnectionOptions {
   /// dropped (NetworkError). Zero: the system's default (about 15 minutes of retransmissions).
   std::chrono::milliseconds userTimeout{0};
   /// No byte received or written for this long: `error` (NetworkTimeoutError) then `close`, the
-  /// connection reset. Zero: never.
+  /// connection reset. Zero: never. Time spent suspended counts (nothing is read then), so a socket
+  /// kept suspended longer than this is reset too.
   std::chrono::milliseconds idleTimeout{0};
   /// A hard cap on bufferedAmount. A send() that would exceed it returns false and queues nothing;
   /// the socket then fails with `error` (BufferOverflowError, class "Network") and `close`, the
