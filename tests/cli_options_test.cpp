@@ -72,6 +72,16 @@ TEST(CliOptions, ListenLimits) {
   EXPECT_THROW(parse({"listen", "--idle-timeout", "0"}), UsageError);
 }
 
+TEST(CliOptions, WorkersAndThreads) {
+  const Command c = parse({"listen", "--workers", "4", "--threads", "2"});
+  EXPECT_EQ(c.listen.workers, 4u);
+  EXPECT_EQ(c.listen.threads, 2u);
+  EXPECT_THROW(parse({"listen", "--threads", "0"}), UsageError);
+  EXPECT_THROW(parse({"listen", "--threads", "65"}), UsageError);
+  EXPECT_THROW(parse({"listen", "--mode", "chat", "--threads", "2"}), UsageError);
+  EXPECT_THROW(parse({"listen", "--mode", "chat", "--workers", "2"}), UsageError);
+}
+
 TEST(CliOptions, ManifestOnBothCommands) {
   EXPECT_EQ(parse({"listen", "--manifest", "a.webapp"}).listen.manifest, "a.webapp");
   EXPECT_EQ(parse({"connect", "h", "1", "--manifest", "b.webapp"}).connect.manifest, "b.webapp");

@@ -310,6 +310,34 @@ class ListenCommand(unittest.TestCase):
             self.assertFalse(os.path.exists("/proc/%s" % pid) and open("/proc/%s/stat" % pid).read().split()[2] != "Z",
                              "worker %s outlived the server" % pid)
 
+    def test_threads_share_the_port(self):
+        proc, _, port = start_listen("--threads", "3")
+        try:
+            threads = 0
+            for _ in range(200):  # the loop threads start right after the ready line
+                with open("/proc/%d/status" % proc.pid) as f:
+                    threads = int([l for l in f if l.startswith("Threads:")][0].split()[1])
+                if threads >= 4:
+                    break
+                time.sleep(0.01)
+            self.assertGreaterEqual(threads, 4, "three loops and the signal watcher")
+            payloads = [os.urandom(100000) for _ in range(12)]
+            results = [None] * len(payloads)
+
+            def run(i):
+                results[i] = echo_roundtrip(port, payloads[i])
+
+            workers = [threading.Thread(target=run, args=(i,)) for i in range(len(payloads))]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join(60)
+            self.assertEqual(results, payloads)
+        finally:
+            start = time.monotonic()
+            self.assertEqual(stop(proc), 0)
+            self.assertLess(time.monotonic() - start, 5.0)
+
     def test_client_reset_mid_transfer_does_not_hurt_the_server(self):
         proc, _, port = start_listen()
         try:

@@ -6,7 +6,9 @@
 #include <memory>
 #include <string>
 #include <tcpsocket/tcpsocket.hpp>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "app_manifest.hpp"
 #include "messages.hpp"
@@ -30,22 +32,27 @@ struct Connection {
 
 class Server {
  public:
-  Server(EventLoop& loop, const ListenOptions& options, bool verbose)
-      : loop_(loop), options_(options), verbose_(verbose), log_(verbose) {}
+  /// `stopAll` ends every loop of this process (the listener died: the whole server stops).
+  Server(EventLoop& loop, const ListenOptions& options, bool verbose, std::function<void()> stopAll)
+      : loop_(loop),
+        options_(options),
+        verbose_(verbose),
+        log_(verbose),
+        stopAll_(std::move(stopAll)) {}
 
-  void start() {
+  void start(std::uint16_t port) {
     ServerSocketOptions serverOptions;
     serverOptions.binaryType = BinaryType::ArrayBuffer;
     serverOptions.localAddress = options_.host;
     serverOptions.maxConnections = options_.maxConnections;
-    serverOptions.reusePort = options_.workers > 1;
+    serverOptions.reusePort = options_.workers > 1 || options_.threads > 1;
     serverOptions.connection.idleTimeout = options_.idleTimeout;
-    server_ = TCPServerSocket::listen(loop_, options_.port, serverOptions, options_.backlog);
+    server_ = TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
       printError(e.name, "the listener stopped unexpectedly");
       failed_ = true;
-      loop_.stop();
+      stopAll_();
     });
   }
 
@@ -133,6 +140,7 @@ class Server {
   ListenOptions options_;
   bool verbose_;
   VerboseLog log_;
+  std::function<void()> stopAll_;
   bool failed_ = false;
   TCPServerSocket server_;
   std::unordered_map<std::uint64_t, Connection> connections_;
@@ -141,17 +149,40 @@ class Server {
 
 }  // namespace
 
+// One loop per thread (--threads), each with its own SO_REUSEPORT listener on the same port: the
+// kernel spreads connections, and the loops share nothing.
 int serve(const ListenOptions& options, bool verbose,
           const std::function<void(std::uint16_t)>& ready) {
-  EventLoop loop;
-  applyManifest(loop, options.manifest);
-  ShutdownSignal signal(loop, [&loop] { loop.stop(); });
-  Server server(loop, options, verbose);
-  server.start();
-  ready(server.localPort());
-  loop.run();
-  if (server.failed()) return 1;
-  server.shutdown();
+  std::vector<std::unique_ptr<EventLoop>> loops;
+  for (std::uint32_t i = 0; i < options.threads; ++i) {
+    loops.push_back(std::make_unique<EventLoop>());
+    applyManifest(*loops.back(), options.manifest);
+  }
+  auto stopAll = [&loops] {
+    for (auto& loop : loops) loop->stop();  // thread-safe
+  };
+  ShutdownSignal signal(*loops.front(), stopAll);
+  std::vector<std::unique_ptr<Server>> servers;
+  std::uint16_t port = options.port;
+  for (auto& loop : loops) {  // loops not running yet: this thread may set them all up
+    servers.push_back(std::make_unique<Server>(*loop, options, verbose, stopAll));
+    servers.back()->start(port);
+    port = servers.back()->localPort();  // port 0: the others join the port the first got
+  }
+  ready(port);
+  // Every loop on its own thread (the first on this one); then every server drains at once, so
+  // that the whole stop stays within one deadline.
+  auto onEach = [&](const std::function<void(std::size_t)>& work) {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops.size(); ++i) threads.emplace_back(work, i);
+    work(0);
+    for (auto& t : threads) t.join();
+  };
+  onEach([&](std::size_t i) { loops[i]->run(); });
+  bool failed = false;
+  for (auto& server : servers) failed = failed || server->failed();
+  if (failed) return 1;
+  onEach([&](std::size_t i) { servers[i]->shutdown(); });
   return 0;
 }
 

@@ -9,7 +9,7 @@ const char* usageText() {
 
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
-                   [--max-connections N] [--idle-timeout SECONDS] [--workers N]
+                   [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--manifest FILE]
                    [--verbose]
@@ -24,6 +24,7 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --max-connections  accept at most N at once; others wait in the backlog
          --idle-timeout     reset a connection silent for this many seconds
          --workers  N processes share the port (SO_REUSEPORT), each with its own loop
+         --threads  N loops, one per thread, each with its own listener on the port
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30)
@@ -123,6 +124,8 @@ void parseListen(Cursor& c, Command& cmd) {
       o.idleTimeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--workers")
       o.workers = parseCount(arg, c.valueOf(arg), 64);
+    else if (arg == "--threads")
+      o.threads = parseCount(arg, c.valueOf(arg), 64);
     else if (arg == "--verbose")
       cmd.verbose = true;
     else
@@ -130,6 +133,10 @@ void parseListen(Cursor& c, Command& cmd) {
   }
   if (o.tlsCert.empty() != o.tlsKey.empty()) {
     throw UsageError("--tls-cert and --tls-key go together");
+  }
+  if (o.mode == Mode::Chat && (o.workers > 1 || o.threads > 1)) {
+    throw UsageError(
+        "--mode chat relays between the clients of one loop: no --workers or --threads");
   }
 }
 

@@ -28,6 +28,7 @@ struct ListenOptions {
   std::string manifest;              ///< run under this app manifest's policy (empty: full trust)
   std::uint32_t maxConnections = 0;  ///< 0: no limit (per worker)
   std::uint32_t workers = 1;         ///< processes sharing the port (SO_REUSEPORT)
+  std::uint32_t threads = 1;         ///< loops (one per thread) in each process, same port
   std::chrono::milliseconds idleTimeout{0};  ///< 0: none
 };
 
