@@ -27,6 +27,21 @@ def start_listen(*args):
     return proc, host_port, port
 
 
+def echo_concurrently(port, payloads):
+    """Echoes every payload over its own connection, all at once; returns what came back."""
+    results = [None] * len(payloads)
+
+    def run(i):
+        results[i] = echo_roundtrip(port, payloads[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(payloads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -142,17 +157,7 @@ class ListenCommand(unittest.TestCase):
         try:
             rng = random.Random(7)
             payloads = [bytes(rng.getrandbits(8) for _ in range(200_000)) + b"\0\xff\xfe" for _ in range(8)]
-            results = [None] * len(payloads)
-
-            def run(i):
-                results[i] = echo_roundtrip(port, payloads[i])
-
-            threads = [threading.Thread(target=run, args=(i,)) for i in range(len(payloads))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(60)
-            for sent, got in zip(payloads, results):
+            for sent, got in zip(payloads, echo_concurrently(port, payloads)):
                 self.assertEqual(got, sent)
         finally:
             self.assertEqual(stop(proc), 0)
@@ -322,17 +327,7 @@ class ListenCommand(unittest.TestCase):
                 time.sleep(0.01)
             self.assertGreaterEqual(threads, 4, "three loops and the signal watcher")
             payloads = [os.urandom(100000) for _ in range(12)]
-            results = [None] * len(payloads)
-
-            def run(i):
-                results[i] = echo_roundtrip(port, payloads[i])
-
-            workers = [threading.Thread(target=run, args=(i,)) for i in range(len(payloads))]
-            for t in workers:
-                t.start()
-            for t in workers:
-                t.join(60)
-            self.assertEqual(results, payloads)
+            self.assertEqual(echo_concurrently(port, payloads), payloads)
         finally:
             start = time.monotonic()
             self.assertEqual(stop(proc), 0)
