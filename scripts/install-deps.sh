@@ -3,7 +3,7 @@
 # what is missing, and runs apt-get update only when something is.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux
+packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux procps
   nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev)
 
 missing=()
