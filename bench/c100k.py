@@ -9,28 +9,15 @@ time to open them all (each one echoes a byte, so it was accepted), and the clea
 import argparse
 import json
 import os
-import resource
 import signal
 import subprocess
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOL = os.path.join(ROOT, "build", "default", "tools", "tcpsocket", "tcpsocket")
-LOADGEN = os.path.join(ROOT, "build", "default", "bench", "loadgen")
+from benchlib import BUILD, raise_nofile, rss_kib
+
+TOOL = os.path.join(BUILD, "tools", "tcpsocket", "tcpsocket")
+LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 PER_CLIENT = 18000
-
-
-def raise_nofile():
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def group_pids(pid):

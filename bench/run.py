@@ -14,15 +14,13 @@ import datetime
 import json
 import os
 import platform
-import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build", "default")
+from benchlib import BUILD, ROOT, raise_nofile, rss_kib
+
 SERVERS = {
     "raw epoll": [os.path.join(BUILD, "bench", "raw_epoll_echo")],
     "Asio": [os.path.join(BUILD, "bench", "asio_echo")],
@@ -38,23 +36,10 @@ SCENARIOS = {
 }
 
 
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def start(name):

@@ -3,6 +3,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "host_name.hpp"
 #include "tcpsocket/errors.hpp"
 
 namespace tcpsocket {
@@ -49,15 +50,6 @@ bool isPublic(const asio::ip::address& a) {
   const bool teredo = b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00;
   return !(v6.is_link_local() || v6.is_site_local() || uniqueLocal || nat64 || v4Compatible ||
            sixToFour || teredo);
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  if (!out.empty() && out.back() == '.') out.pop_back();  // "example.com." is "example.com"
-  return out;
 }
 
 bool portMatches(const SocketRule& rule, std::uint16_t port) {
@@ -127,7 +119,8 @@ std::optional<std::string> AppPolicy::connectDenial(std::string_view host, std::
                                                     std::uint16_t port) const {
   if (type_ == AppType::Web || !permission_) return "the app lacks the tcp-socket permission";
   if (!connect_) return std::nullopt;
-  const std::string name = lower(host);
+  std::string name = detail::lowerCase(host);
+  if (!name.empty() && name.back() == '.') name.pop_back();  // "example.com." is "example.com"
   const auto target = literal(address);
   if (!target) return "'" + std::string(address) + "' is not an address";
   for (const SocketRule& rule : *connect_) {

@@ -2,6 +2,7 @@
 #include <asio/ip/address.hpp>
 #include <charconv>
 
+#include "host_name.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 
@@ -35,14 +36,6 @@ bool validName(std::string_view name) {
   return name.front() != '.' && name.back() != '.' && name.find("..") == std::string_view::npos;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 SocketRule SocketRule::parse(std::string_view text) {
@@ -64,7 +57,7 @@ SocketRule SocketRule::parse(std::string_view text) {
     if (host.find(':') != std::string_view::npos) bad(text, "write IPv6 addresses in brackets");
   }
   SocketRule rule;
-  rule.host = lower(host);
+  rule.host = detail::lowerCase(host);  // a trailing dot stays, and is rejected below
   std::error_code ec;
   asio::ip::make_address(rule.host, ec);
   const bool literal = !ec;
