@@ -1,8 +1,5 @@
 #include "sys_ops.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 namespace tcpsocket::sys {
 namespace {
 
