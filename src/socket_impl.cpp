@@ -56,7 +56,9 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
   s->port_ = port;
   s->self_ = s;
   s->policy_ = options.policy;
-  s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
+  if (options.connection != ConnectionOptions{}) {  // the defaults cost no allocation
+    s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
+  }
   if (options.connectTimeout.count() > 0) s->startConnectDeadline(options.connectTimeout);
   // Started from the loop so that even an immediate failure is reported after open() returns.
   asio::post(loop.io(), [s] {
@@ -128,16 +130,26 @@ void SocketImpl::startConnectDeadline(std::chrono::milliseconds timeout) {
 
 void SocketImpl::connected() {
   if (timer_) timer_->cancel();
-  if (options_) applyConnectionOptions(socket_->native_handle(), *options_);
   state_ = ReadyState::Open;
-  if (options_ && options_->idleTimeout.count() > 0) {
-    noteActivity();
-    startIdleTimer(options_->idleTimeout);
-  }
+  beginOpen();
   emit(SocketEventType::Open);
   // Data that arrived with the handshake raised no edge we will see; a listener that resumed
   // inside `open` has already armed a read.
   if (!readArmed_) readReady();
+}
+
+const ConnectionOptions& SocketImpl::settings() const noexcept {
+  static const ConnectionOptions kDefaults;
+  return options_ ? *options_ : kDefaults;
+}
+
+// What every socket does on becoming "open", connected or accepted.
+void SocketImpl::beginOpen() {
+  applyConnectionOptions(socket_->native_handle(), settings());
+  if (settings().idleTimeout.count() > 0) {
+    noteActivity();
+    startIdleTimer(settings().idleTimeout);
+  }
 }
 
 std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
@@ -157,14 +169,10 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
   }
   s->options_ = std::move(options);
   s->owner_ = std::move(owner);
-  applyConnectionOptions(fd, s->options_ ? *s->options_ : ConnectionOptions{});
   s->host_ = addressString(peer.address());
   s->port_ = peer.port();
   s->self_ = s;
-  if (s->options_ && s->options_->idleTimeout.count() > 0) {
-    s->noteActivity();
-    s->startIdleTimer(s->options_->idleTimeout);
-  }
+  s->beginOpen();
   s->scheduleRead();  // after the `connect` event that hands the socket out
   return s;
 }
@@ -237,7 +245,7 @@ void SocketImpl::readReady() {
 // then never fires close: §2.5). We finish the flush, then close.
 void SocketImpl::peerEnded() {
   peerEnded_ = true;
-  if (options_ && options_->allowHalfOpen) {
+  if (settings().allowHalfOpen) {
     emit(SocketEventType::End);  // open for sending until this side closes or half-closes
     if (!finSent_) return;
   }
@@ -275,7 +283,7 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
       break;
     }
   }
-  const std::uint64_t cap = options_ ? options_->maxBufferedAmount : 0;
+  const std::uint64_t cap = settings().maxBufferedAmount;
   if (cap > 0 && queue_.bytes() + (size - written) > cap) {
     failLater(bufferOverflow(), true);  // a hard cap: nothing more is queued, the peer is reset
     return false;
@@ -363,7 +371,7 @@ void SocketImpl::queueEmptied() {
     finSent_ = true;
     sys::ops().shutdown(socket_->native_handle(), SHUT_WR);  // a failure shows on the read side
   }
-  const bool bothEnded = peerEnded_ && (finSent_ || !options_ || !options_->allowHalfOpen);
+  const bool bothEnded = peerEnded_ && (finSent_ || !settings().allowHalfOpen);
   if (state_ == ReadyState::Closing || (state_ == ReadyState::Open && bothEnded)) finishClose();
 }
 
@@ -437,11 +445,8 @@ void SocketImpl::halfClose() {
 void SocketImpl::finishClose() {
   if (state_ == ReadyState::Closed) return;
   state_ = ReadyState::Closed;
-  if (resetOnClose_) {
-    if (nativeHandle() >= 0) resetOnClose(nativeHandle());
-    closeDescriptor();
-  } else if (peerEnded_) {
-    closeDescriptor();
+  if (resetOnClose_ || peerEnded_) {
+    closeDescriptor(resetOnClose_);
   } else {
     lingerThenClose();
   }
@@ -454,8 +459,7 @@ void SocketImpl::fail(ErrorInfo info, bool reset) {
   state_ = ReadyState::Closed;  // already "closed" inside onerror
   queue_.clear();
   waitingForDrain_ = false;
-  if (reset && nativeHandle() >= 0) resetOnClose(nativeHandle());
-  closeDescriptor();
+  closeDescriptor(reset);
   emit(SocketEventType::Error, {}, info);
   emit(SocketEventType::Close);
   release();
@@ -478,8 +482,7 @@ void SocketImpl::abort() {
 // for the remainder, so a busy socket costs no timer operation per read or write.
 
 void SocketImpl::noteActivity() noexcept {
-  if (options_ && options_->idleTimeout.count() > 0)
-    lastActivity_ = std::chrono::steady_clock::now();
+  if (settings().idleTimeout.count() > 0) lastActivity_ = std::chrono::steady_clock::now();
 }
 
 void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
@@ -492,7 +495,7 @@ void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
 
 void SocketImpl::idleTimerFired() {
   if (state_ != ReadyState::Open && state_ != ReadyState::Closing) return;
-  const auto idle = options_->idleTimeout;
+  const auto idle = settings().idleTimeout;
   const auto quiet = std::chrono::steady_clock::now() - lastActivity_;
   if (quiet >= idle) {
     fail(classifyErrno(ETIMEDOUT), true);
@@ -534,9 +537,10 @@ void SocketImpl::lingerRead() {
                       });
 }
 
-void SocketImpl::closeDescriptor() noexcept {
+void SocketImpl::closeDescriptor(bool reset) noexcept {
   if (timer_) timer_->cancel();
   if (socket_ && socket_->is_open()) {
+    if (reset) resetOnClose(socket_->native_handle());  // RST instead of FIN
     std::error_code ignored;
     socket_->close(ignored);
   }

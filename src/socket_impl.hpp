@@ -75,6 +75,9 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t index, std::error_code last);
   void connected();
   void startConnectDeadline(std::chrono::milliseconds timeout);
+  void beginOpen();
+  /// options_, or the defaults when it is null.
+  const ConnectionOptions& settings() const noexcept;
   void startIdleTimer(std::chrono::milliseconds wait);
   void idleTimerFired();
   void noteActivity() noexcept;
@@ -99,14 +102,14 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void release();
   void lingerThenClose();
   void lingerRead();
-  void closeDescriptor() noexcept;
+  void closeDescriptor(bool reset = false) noexcept;
 
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
   std::optional<asio::ip::tcp::socket> socket_;
   std::shared_ptr<const AppPolicy> policy_;  // checked for every address tried; null: full trust
-  std::shared_ptr<const ConnectionOptions>
-      options_;  // shared by a server's sockets; null: defaults
+  // Shared by a server's sockets; null means the defaults (read it through settings()).
+  std::shared_ptr<const ConnectionOptions> options_;
   std::weak_ptr<ConnectionOwner> owner_;
   std::chrono::steady_clock::time_point lastActivity_{};  // kept only with an idle timeout
   // The connect deadline while connecting, the linger bound after close; null when neither runs.

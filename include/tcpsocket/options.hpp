@@ -31,6 +31,7 @@ struct KeepAliveOptions {
   std::chrono::seconds idle{60};      ///< silence before the first probe
   std::chrono::seconds interval{10};  ///< between unanswered probes
   int count = 6;                      ///< unanswered probes before the connection is dropped
+  bool operator==(const KeepAliveOptions&) const = default;
 };
 
 /// Beyond the reference: per-connection settings and limits, for opened and accepted sockets
@@ -56,6 +57,7 @@ struct ConnectionOptions {
   /// sockets; true keeps the socket open for sending, fires `end`, and closes once this side calls
   /// close() or halfClose() (Node's allowHalfOpen).
   bool allowHalfOpen = false;
+  bool operator==(const ConnectionOptions&) const = default;
 };
 
 /// Options of TCPSocket::open (the reference's `SocketOptions`).
