@@ -69,6 +69,8 @@ std::string_view errorName(ErrorKind kind) noexcept {
       return "SecurityError";
     case ErrorKind::Manifest:
       return "ManifestError";
+    case ErrorKind::TlsConfiguration:
+      return "TLSConfigurationError";
   }
   return "Error";
 }

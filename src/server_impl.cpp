@@ -13,6 +13,7 @@
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_server_socket.hpp"
 #include "tcpsocket/tcp_socket.hpp"
+#include "tls_context.hpp"
 
 namespace tcpsocket::detail {
 namespace {
@@ -74,7 +75,12 @@ ServerImpl::ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& optio
       binaryType_(options.binaryType),
       connectionOptions_(std::make_shared<const ConnectionOptions>(options.connection)),
       maxConnections_(options.maxConnections),
-      maxPerAddress_(options.maxConnectionsPerAddress) {}
+      maxPerAddress_(options.maxConnectionsPerAddress),
+      secure_(options.useSecureTransport) {
+  if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
+    tls_ = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
+  }
+}
 
 ServerImpl::~ServerImpl() = default;
 
@@ -158,10 +164,13 @@ void ServerImpl::acceptReady() {
       const std::string address = addressString(endpoint.address());
       if (refusedByAddressLimit(fd, address)) continue;
       if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_, connectionOptions_,
-                                        weak_from_this())) {
+                                        weak_from_this(), tls_, secure_)) {
         track(*impl);
-        TCPSocket socket(std::move(impl));
-        emit(ServerEventType::Connect, socket);
+        if (secure_) {
+          handshaking_.insert(impl.get());  // handed out by connectionSecured()
+        } else {
+          handOut(std::move(impl));
+        }
       }
       continue;
     }
@@ -242,10 +251,21 @@ bool ServerImpl::refusedByAddressLimit(int fd, const std::string& address) {
 void ServerImpl::track(SocketImpl& socket) {
   connections_.insert(&socket);
   if (maxPerAddress_ > 0) ++perAddress_[socket.host()];
+}
+
+void ServerImpl::handOut(std::shared_ptr<SocketImpl> impl) {
   ++stats_.accepted;
+  TCPSocket socket(std::move(impl));
+  emit(ServerEventType::Connect, socket);
+}
+
+void ServerImpl::connectionSecured(SocketImpl& socket) {
+  if (handshaking_.erase(&socket) == 0) return;
+  handOut(socket.shared_from_this());
 }
 
 void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
+  if (handshaking_.erase(&socket) > 0) ++stats_.handshakeFailures;
   if (connections_.erase(&socket) == 0) return;
   if (maxPerAddress_ > 0) {
     const auto it = perAddress_.find(socket.host());
@@ -314,6 +334,7 @@ ServerStats ServerImpl::stats() const noexcept {
 void ServerImpl::abandon() noexcept {
   detach();
   connections_.clear();  // abandoned with the loop too; never dereferenced again
+  handshaking_.clear();
   drainTimer_.reset();
   drainDone_.clear();
   listening_ = false;

@@ -47,6 +47,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
 
   void abandon() noexcept override;
   void connectionEnded(SocketImpl& socket) noexcept override;
+  void connectionSecured(SocketImpl& socket) override;
 
  private:
   // Accepts until EAGAIN (then waits) or the per-wakeup budget (then posts), as readiness is
@@ -58,6 +59,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   bool atLimit() const noexcept;
   bool refusedByAddressLimit(int fd, const std::string& address);
   void track(SocketImpl& socket);
+  void handOut(std::shared_ptr<SocketImpl> impl);
   void stopListening() noexcept;
   void finishDrain();
   void died(int err);
@@ -74,6 +76,9 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::uint32_t maxPerAddress_;
   // Accepted sockets still open; they unregister themselves when they end (connectionEnded).
   std::unordered_set<SocketImpl*> connections_;
+  std::unordered_set<SocketImpl*> handshaking_;  // accepted TLS sockets not yet handed out
+  std::shared_ptr<const TlsContext> tls_;        // null: no TLS (not even STARTTLS)
+  bool secure_ = false;                          // TLS from the start
   std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
   bool pausedAtLimit_ = false;
   bool draining_ = false;

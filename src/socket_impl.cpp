@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <string>
 
 #include "sys_ops.hpp"
@@ -49,13 +51,16 @@ int SocketImpl::nativeHandle() noexcept {
 // Connecting
 
 std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
-                                                std::uint16_t port, const SocketOptions& options) {
+                                                std::uint16_t port, const SocketOptions& options,
+                                                std::shared_ptr<const TlsContext> tls) {
   auto s =
       std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
   s->host_ = host;
   s->port_ = port;
   s->self_ = s;
   s->policy_ = options.policy;
+  s->tlsContext_ = std::move(tls);
+  if (options.useSecureTransport) s->tls_ = std::make_unique<TlsState>(loop.io());
   if (options.connection != ConnectionOptions{}) {  // the defaults cost no allocation
     s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
   }
@@ -130,8 +135,12 @@ void SocketImpl::startConnectDeadline(std::chrono::milliseconds timeout) {
 
 void SocketImpl::connected() {
   if (timer_) timer_->cancel();
-  state_ = ReadyState::Open;
   beginOpen();
+  if (tls_) {  // useSecureTransport: "open" comes when the handshake is done
+    startHandshake();
+    return;
+  }
+  state_ = ReadyState::Open;
   emit(SocketEventType::Open);
   // Data that arrived with the handshake raised no edge we will see; a listener that resumed
   // inside `open` has already armed a read.
@@ -156,8 +165,10 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
                                               const asio::ip::tcp::endpoint& peer,
                                               BinaryType binaryType,
                                               std::shared_ptr<const ConnectionOptions> options,
-                                              std::weak_ptr<ConnectionOwner> owner) {
-  auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType, ReadyState::Open);
+                                              std::weak_ptr<ConnectionOwner> owner,
+                                              std::shared_ptr<const TlsContext> tls, bool secure) {
+  auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType,
+                                        secure ? ReadyState::Connecting : ReadyState::Open);
   std::error_code ec;
   s->socket_.emplace(loop.io());
   s->socket_->assign(peer.protocol(), fd, ec);
@@ -172,8 +183,15 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
   s->host_ = addressString(peer.address());
   s->port_ = peer.port();
   s->self_ = s;
+  s->accepted_ = true;
+  s->tlsContext_ = std::move(tls);
   s->beginOpen();
-  s->scheduleRead();  // after the `connect` event that hands the socket out
+  if (secure) {
+    s->tls_ = std::make_unique<TlsState>(loop.io());
+    asio::post(loop.io(), [s] { s->startHandshake(); });
+  } else {
+    s->scheduleRead();  // after the `connect` event that hands the socket out
+  }
   return s;
 }
 
@@ -203,42 +221,84 @@ void SocketImpl::waitReadable() {
 }
 
 void SocketImpl::readReady() {
+  if (tls_) {
+    if (!tls_->session) return;  // STARTTLS pending: plaintext arriving now is never delivered
+    if (tls_->handshaking) {
+      continueHandshake();
+      return;
+    }
+    if (tls_->writeWaitsRead) {
+      tls_->writeWaitsRead = false;
+      if (!writeArmed_) writeReady();
+    }
+  }
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     // Checked before every read: a listener may have suspended or closed the socket, or a send()
-    // may have failed (its error, already posted, must not be overtaken by a clean close).
-    if (state_ != ReadyState::Open || suspendCount_ > 0 || peerEnded_ || writeFailed_) return;
+    // may have failed (its error, already posted, must not be overtaken by a clean close), or
+    // asked for STARTTLS (what follows must go to the handshake).
+    if (state_ != ReadyState::Open || suspendCount_ > 0 || peerEnded_ || writeFailed_ ||
+        tlsPending()) {
+      return;
+    }
     std::uint8_t* buffer = loop()->readBuffer();
-    const ssize_t n =
-        sys::ops().recv(socket_->native_handle(), buffer, LoopCore::kReadBufferSize, kRecvFlags);
-    if (n > 0) {
-      noteActivity();
-      const auto size = static_cast<std::size_t>(n);
-      if (binaryType_ == BinaryType::String) {
-        emit(SocketEventType::Data, std::string_view(reinterpret_cast<const char*>(buffer), size));
-      } else {
-        emit(SocketEventType::Data, ArrayBuffer(buffer, size));
-      }
-      // A short read emptied the kernel's queue: the next arrival raises a fresh edge.
-      if (size < LoopCore::kReadBufferSize) {
-        if (state_ == ReadyState::Open && suspendCount_ == 0) waitReadable();
+    const IoResult r = readSome(buffer, LoopCore::kReadBufferSize);
+    switch (r.step) {
+      case Step::Progress:
+        break;
+      case Step::End:
+        peerEnded();
         return;
-      }
-      continue;
+      case Step::WaitRead:
+        waitReadable();
+        return;
+      case Step::WaitWrite:
+        tls_->readWaitsWrite = true;
+        if (!writeArmed_) waitWritable();
+        return;
+      case Step::Failed:
+        fail(r.error);
+        return;
     }
-    if (n == 0) {
-      peerEnded();
+    noteActivity();
+    if (binaryType_ == BinaryType::String) {
+      emit(SocketEventType::Data, std::string_view(reinterpret_cast<const char*>(buffer), r.bytes));
+    } else {
+      emit(SocketEventType::Data, ArrayBuffer(buffer, r.bytes));
+    }
+    // A short read emptied the kernel's queue: the next arrival raises a fresh edge. (Not so for
+    // TLS: a record is shorter than the buffer and more may wait inside OpenSSL.)
+    if (!tls_ && r.bytes < LoopCore::kReadBufferSize) {
+      if (state_ == ReadyState::Open && suspendCount_ == 0) waitReadable();
       return;
     }
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (wouldBlock(err)) {
-      waitReadable();
-      return;
-    }
-    fail(classifyErrno(err));
-    return;
   }
   scheduleRead();
+}
+
+SocketImpl::IoResult SocketImpl::readSome(std::uint8_t* buffer, std::size_t capacity) {
+  if (tls_) {
+    const TlsResult r = tls_->session->read(buffer, capacity);
+    switch (r.status) {
+      case TlsStatus::Done:
+        return {Step::Progress, r.bytes};
+      case TlsStatus::WantRead:
+        return {Step::WaitRead};
+      case TlsStatus::WantWrite:
+        return {Step::WaitWrite};
+      case TlsStatus::Closed:
+        return {Step::End};
+      case TlsStatus::Failed:
+        return {Step::Failed, 0, r.error};
+    }
+  }
+  for (;;) {
+    const ssize_t n = sys::ops().recv(socket_->native_handle(), buffer, capacity, kRecvFlags);
+    if (n > 0) return {Step::Progress, static_cast<std::size_t>(n)};
+    if (n == 0) return {Step::End};
+    if (errno == EINTR) continue;
+    if (wouldBlock(errno)) return {Step::WaitRead};
+    return {Step::Failed, 0, classifyErrno(errno)};
+  }
 }
 
 // The reference keeps a socket whose peer half-closed "open" until its own output is flushed (and
@@ -267,21 +327,9 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
   if (writeFailed_) return false;  // failing: nothing more is sent, so ask for no more
 
   std::size_t written = 0;
-  if (queue_.empty() && size > 0) {  // straight to the kernel; queue only what it refuses
-    for (;;) {
-      const ssize_t n = sys::ops().send(socket_->native_handle(), data, size, kSendFlags);
-      if (n >= 0) {
-        written = static_cast<std::size_t>(n);
-        if (n > 0) noteActivity();
-        break;
-      }
-      if (errno == EINTR) continue;
-      if (!wouldBlock(errno)) {
-        failLater(classifyErrno(errno));
-        return !full;
-      }
-      break;
-    }
+  if (queue_.empty() && size > 0 && !tlsPending()) {  // straight out; queue what is refused
+    written = writeNow(data, size);
+    if (writeFailed_) return !full;
   }
   const std::uint64_t cap = settings().maxBufferedAmount;
   if (cap > 0 && queue_.bytes() + (size - written) > cap) {
@@ -295,6 +343,36 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
     scheduleFlushCheck();  // all written at once, but the drain this false promised is still owed
   }
   return !full;
+}
+
+// Writes what the kernel takes now; a failure is reported later (failLater), never inside send().
+std::size_t SocketImpl::writeNow(const std::uint8_t* data, std::size_t size) {
+  std::size_t written = 0;
+  if (tls_) {
+    while (written < size) {
+      const TlsResult r = tls_->session->write(data + written, size - written);
+      if (r.status == TlsStatus::Done) {
+        written += r.bytes;
+        continue;
+      }
+      if (r.status == TlsStatus::Failed) failLater(r.error);
+      if (r.status == TlsStatus::Closed) failLater(classifyErrno(EPIPE));
+      break;
+    }
+  } else {
+    for (;;) {
+      const ssize_t n = sys::ops().send(socket_->native_handle(), data, size, kSendFlags);
+      if (n >= 0) {
+        written = static_cast<std::size_t>(n);
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (!wouldBlock(errno)) failLater(classifyErrno(errno));
+      break;
+    }
+  }
+  if (written > 0) noteActivity();
+  return written;
 }
 
 void SocketImpl::waitWritable() {
@@ -313,30 +391,38 @@ void SocketImpl::waitWritable() {
 
 void SocketImpl::writeReady() {
   if (state_ == ReadyState::Closed || writeFailed_) return;
-  for (int round = 0; round < kMaxWritesPerWakeup && !queue_.empty(); ++round) {
-    iovec iov[WriteQueue::kMaxIov];
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(queue_.gather(iov, WriteQueue::kMaxIov));
-    std::size_t offered = 0;
-    for (std::size_t i = 0; i < msg.msg_iovlen; ++i) offered += iov[i].iov_len;
-
-    const ssize_t n = sys::ops().sendmsg(socket_->native_handle(), &msg, kSendFlags);
-    if (n < 0) {
-      const int err = errno;
-      if (err == EINTR) continue;
-      if (wouldBlock(err)) {
-        waitWritable();
-      } else {
-        fail(classifyErrno(err));
-      }
+  if (tls_) {
+    if (tls_->handshaking) {
+      continueHandshake();
       return;
     }
-    queue_.consume(static_cast<std::size_t>(n));
-    if (n > 0) noteActivity();
-    if (static_cast<std::size_t>(n) < offered) {  // the kernel is full: wait for room
-      waitWritable();
+    if (tls_->readWaitsWrite) {
+      tls_->readWaitsWrite = false;
+      scheduleRead();
+    }
+    if (!tls_->session && tls_->plainBefore == 0) return;  // the handshake's start is posted
+  }
+  for (int round = 0; round < kMaxWritesPerWakeup && !queue_.empty(); ++round) {
+    const IoResult r = writeSome();
+    if (r.bytes > 0) noteActivity();
+    if (tls_ && !tls_->session && tls_->plainBefore == 0) {  // STARTTLS: the plaintext is out
+      startHandshake();
       return;
+    }
+    switch (r.step) {
+      case Step::Progress:
+        continue;
+      case Step::WaitWrite:
+        waitWritable();
+        return;
+      case Step::WaitRead:
+        tls_->writeWaitsRead = true;
+        waitReadable();
+        return;
+      case Step::End:
+      case Step::Failed:
+        fail(r.error);
+        return;
     }
   }
   if (!queue_.empty()) {  // budget spent while still writable: no edge will come, so post
@@ -348,6 +434,53 @@ void SocketImpl::writeReady() {
     return;
   }
   queueEmptied();
+}
+
+// One write from the head of the queue; the written bytes are consumed. WaitWrite after progress
+// means the kernel took less than offered (it is full).
+SocketImpl::IoResult SocketImpl::writeSome() {
+  iovec iov[WriteQueue::kMaxIov];
+  if (tls_ && tls_->session) {
+    queue_.gather(iov, 1);
+    const TlsResult r =
+        tls_->session->write(static_cast<const std::uint8_t*>(iov[0].iov_base), iov[0].iov_len);
+    switch (r.status) {
+      case TlsStatus::Done:
+        queue_.consume(r.bytes);
+        return {Step::Progress, r.bytes};
+      case TlsStatus::WantWrite:
+        return {Step::WaitWrite};
+      case TlsStatus::WantRead:
+        return {Step::WaitRead};
+      case TlsStatus::Closed:
+        return {Step::Failed, 0, classifyErrno(EPIPE)};
+      case TlsStatus::Failed:
+        return {Step::Failed, 0, r.error};
+    }
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(queue_.gather(iov, WriteQueue::kMaxIov));
+  // Before a STARTTLS handshake only the bytes queued before upgradeToSecure() go out.
+  std::uint64_t limit = tls_ ? tls_->plainBefore : UINT64_MAX;
+  std::size_t offered = 0;
+  for (std::size_t i = 0; i < msg.msg_iovlen; ++i) {
+    iov[i].iov_len = std::min<std::uint64_t>(iov[i].iov_len, limit - offered);
+    offered += iov[i].iov_len;
+    if (offered == limit) msg.msg_iovlen = i + 1;
+  }
+  for (;;) {
+    const ssize_t n = sys::ops().sendmsg(socket_->native_handle(), &msg, kSendFlags);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (wouldBlock(errno)) return {Step::WaitWrite};
+      return {Step::Failed, 0, classifyErrno(errno)};
+    }
+    const auto written = static_cast<std::size_t>(n);
+    queue_.consume(written);
+    if (tls_) tls_->plainBefore -= written;
+    return {written < offered ? Step::WaitWrite : Step::Progress, written};
+  }
 }
 
 void SocketImpl::scheduleFlushCheck() {
@@ -362,6 +495,11 @@ void SocketImpl::scheduleFlushCheck() {
 
 // Everything accepted by send() is in the kernel: owe a drain, then finish a pending close.
 void SocketImpl::queueEmptied() {
+  if (tlsPending()) {
+    // handshakeDone() comes back here; a close with nothing left to encrypt need not wait for it.
+    if (state_ == ReadyState::Closing && queue_.empty()) finishClose();
+    return;
+  }
   if (waitingForDrain_) {
     waitingForDrain_ = false;
     emit(SocketEventType::Drain);
@@ -369,6 +507,7 @@ void SocketImpl::queueEmptied() {
   if (!queue_.empty() || writeArmed_ || flushCheckPosted_) return;  // the listener sent more
   if (writeEnded_ && !finSent_ && state_ == ReadyState::Open) {
     finSent_ = true;
+    if (tls_) tls_->session->closeNotify();
     sys::ops().shutdown(socket_->native_handle(), SHUT_WR);  // a failure shows on the read side
   }
   const bool bothEnded = peerEnded_ && (finSent_ || !settings().allowHalfOpen);
@@ -420,6 +559,13 @@ void SocketImpl::closeImmediately() {
   }
   queue_.clear();
   waitingForDrain_ = false;
+  if (tlsPending()) {  // nothing may be written before the handshake: give it up
+    state_ = ReadyState::Closing;
+    asio::post(loop()->io(), [self = shared_from_this()] {
+      if (self->state_ == ReadyState::Closing) self->finishClose();
+    });
+    return;
+  }
   if (writeArmed_) {
     std::error_code ignored;
     socket_->cancel(ignored);  // its completion continues the close (see waitWritable)
@@ -445,6 +591,7 @@ void SocketImpl::halfClose() {
 void SocketImpl::finishClose() {
   if (state_ == ReadyState::Closed) return;
   state_ = ReadyState::Closed;
+  if (!resetOnClose_ && tls_ && !tlsPending()) tls_->session->closeNotify();
   if (resetOnClose_ || peerEnded_) {
     closeDescriptor(resetOnClose_);
   } else {
@@ -539,6 +686,7 @@ void SocketImpl::lingerRead() {
 
 void SocketImpl::closeDescriptor(bool reset) noexcept {
   if (timer_) timer_->cancel();
+  if (tls_) tls_->deadline.cancel();
   if (socket_ && socket_->is_open()) {
     if (reset) resetOnClose(socket_->native_handle());  // RST instead of FIN
     std::error_code ignored;
@@ -561,6 +709,7 @@ void SocketImpl::abandon() noexcept {
   state_ = ReadyState::Closed;
   queue_.clear();
   timer_.reset();
+  tls_.reset();
   socket_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line

@@ -14,6 +14,7 @@
 #include "loop_core.hpp"
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
+#include "tls_session.hpp"
 #include "write_queue.hpp"
 
 namespace tcpsocket::detail {
@@ -24,6 +25,8 @@ class SocketImpl;
 class ConnectionOwner {
  public:
   virtual void connectionEnded(SocketImpl& socket) noexcept = 0;
+  /// A TLS connection finished its handshake: it may be handed out now.
+  virtual void connectionSecured(SocketImpl& socket) = 0;
 
  protected:
   ~ConnectionOwner() = default;
@@ -37,15 +40,20 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   ~SocketImpl() override;
 
   /// A socket that starts connecting to host:port.
+  /// `tls`: the context for useSecureTransport or a later upgradeToSecure() (null: defaults).
   static std::shared_ptr<SocketImpl> connect(LoopCore& loop, std::string_view host,
-                                             std::uint16_t port, const SocketOptions& options);
+                                             std::uint16_t port, const SocketOptions& options,
+                                             std::shared_ptr<const TlsContext> tls);
   /// A socket around an accepted, non-blocking descriptor; it is "open" and starts reading after
   /// the current handler returns. Returns nullptr (and closes fd) if the loop cannot take it.
+  /// With `secure`, it is "connecting" until its TLS handshake (server side, with `tls`) is done,
+  /// then tells its owner (connectionSecured). `tls` also serves upgradeToSecure().
   static std::shared_ptr<SocketImpl> adopt(LoopCore& loop, int fd,
                                            const asio::ip::tcp::endpoint& peer,
                                            BinaryType binaryType,
                                            std::shared_ptr<const ConnectionOptions> options,
-                                           std::weak_ptr<ConnectionOwner> owner);
+                                           std::weak_ptr<ConnectionOwner> owner,
+                                           std::shared_ptr<const TlsContext> tls, bool secure);
 
   const std::string& host() const noexcept { return host_; }
   std::uint16_t port() const noexcept { return port_; }
@@ -53,6 +61,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   ReadyState readyState() const noexcept { return state_; }
   BinaryType binaryType() const noexcept { return binaryType_; }
   int nativeHandle() noexcept;
+  bool ssl() const noexcept { return tls_ != nullptr; }
+  std::string alpnProtocol() const;
 
   /// Sends `size` bytes, counting `counted` of them for the full-buffer rule.
   bool send(const std::uint8_t* data, std::size_t size, std::uint64_t counted);
@@ -63,6 +73,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void halfClose();
   /// Closes with RST now: queued data is discarded, the peer sees a reset; `close` follows.
   void abort();
+  /// STARTTLS (reference §4.3, and on accepted sockets with the server's credentials).
+  void upgradeToSecure();
   void checkThread() const;
 
   ListenerList<TCPSocketEvent>& listeners() noexcept { return listeners_; }
@@ -88,6 +100,26 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void waitReadable();
   void readReady();
   void peerEnded();
+
+  // Reading and writing through TLS when there is a session, else straight to the kernel.
+  enum class Step { Progress, End, WaitRead, WaitWrite, Failed };
+  struct IoResult {
+    Step step;
+    std::size_t bytes = 0;
+    ErrorInfo error{};
+  };
+  IoResult readSome(std::uint8_t* buffer, std::size_t capacity);
+  IoResult writeSome();
+  std::size_t writeNow(const std::uint8_t* data, std::size_t size);
+
+  // TLS (socket_tls.cpp).
+  struct TlsState;
+  /// upgradeToSecure() was called and the handshake has not completed: no application byte may
+  /// be read or written now.
+  bool tlsPending() const noexcept;
+  void startHandshake();
+  void continueHandshake();
+  void handshakeDone();
 
   // Writing.
   void waitWritable();
@@ -129,10 +161,24 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool writeFailed_ = false;        // a write failed inside send(); fail() is posted
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried
   bool resetOnClose_ = false;       // abort(): the close sends RST
+  bool accepted_ = false;           // made by a server (TLS role: server)
   WriteQueue queue_;
+  std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
+  std::unique_ptr<TlsState> tls_;                 // null: not TLS (ssl is false)
   ListenerList<TCPSocketEvent> listeners_;
   std::shared_ptr<SocketImpl>
       self_;  // an open socket lives on without handles (as in the reference)
+};
+
+/// A socket's TLS life: from upgradeToSecure() (or the start) until it closes.
+struct SocketImpl::TlsState {
+  explicit TlsState(asio::io_context& io) : deadline(io) {}
+  std::unique_ptr<TlsSession> session;  // null while plaintext queued before STARTTLS goes out
+  asio::steady_timer deadline;          // bounds the handshake
+  std::uint64_t plainBefore = 0;        // queued bytes that still go out in plaintext
+  bool handshaking = false;
+  bool readWaitsWrite = false;  // OpenSSL must write before it can read on
+  bool writeWaitsRead = false;  // and the other way round
 };
 
 /// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.

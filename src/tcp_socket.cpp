@@ -9,6 +9,7 @@
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
+#include "tls_context.hpp"
 
 namespace tcpsocket {
 
@@ -28,19 +29,22 @@ detail::SocketImpl& TCPSocket::impl() const {
 TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t port,
                           const SocketOptions& options) {
   loop.core().checkThread();
-  if (options.useSecureTransport) {
-    throw NotSupportedError("useSecureTransport: TLS is not available in this version yet");
-  }
   detail::validateConnectionOptions(options.connection);
+  // Built now so that bad TLS settings throw here; plain sockets with default settings skip it.
+  std::shared_ptr<const detail::TlsContext> tls;
+  if (options.useSecureTransport || options.tls != TlsOptions{}) {
+    tls = detail::TlsContext::forClient(options.tls);
+  }
   SocketOptions checked = options;
   if (!checked.policy) checked.policy = loop.policy();
   if (checked.policy) checked.policy->checkPermission();  // the allowlist is checked after DNS
-  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, checked));
+  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, checked, std::move(tls)));
 }
 
 const std::string& TCPSocket::host() const { return impl().host(); }
 std::uint16_t TCPSocket::port() const { return impl().port(); }
-bool TCPSocket::ssl() const { return false; }
+bool TCPSocket::ssl() const { return impl().ssl(); }
+std::string TCPSocket::alpnProtocol() const { return impl().alpnProtocol(); }
 std::uint64_t TCPSocket::bufferedAmount() const { return impl().bufferedAmount(); }
 ReadyState TCPSocket::readyState() const { return impl().readyState(); }
 BinaryType TCPSocket::binaryType() const { return impl().binaryType(); }
@@ -79,13 +83,7 @@ void TCPSocket::closeImmediately() { impl().closeImmediately(); }
 void TCPSocket::halfClose() { impl().halfClose(); }
 void TCPSocket::abort() { impl().abort(); }
 
-void TCPSocket::upgradeToSecure() {
-  impl().checkThread();
-  if (impl().readyState() != ReadyState::Open) {
-    throw InvalidStateError("upgradeToSecure() needs readyState \"open\"");
-  }
-  throw NotSupportedError("upgradeToSecure(): TLS is not available in this version yet");
-}
+void TCPSocket::upgradeToSecure() { impl().upgradeToSecure(); }
 
 namespace {
 void setHandler(detail::SocketImpl& impl, SocketEventType type, SocketEventHandler handler) {

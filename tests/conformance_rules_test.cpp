@@ -222,18 +222,21 @@ TEST_F(ConformanceRules, ReadyStateIsOpenInsideOnopen) {
   EXPECT_EQ(p.clientEvents.states.front(), ts::ReadyState::Open);
 }
 
-TEST_F(ConformanceRules, UpgradeToSecureThrowsUnlessOpen) {
+// Reference §4.3: throws unless open; ssl is true at once; a second call is a no-op.
+TEST_F(ConformanceRules, UpgradeToSecureThrowsUnlessOpenAndSetsSslAtOnce) {
   RawListener listener;
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());
   EXPECT_THROW(sock.upgradeToSecure(), ts::InvalidStateError);
   Recorder events(sock);
-  ASSERT_TRUE(runUntil(loop, [&] { return events.has("open"); }));
-  // TLS is a later issue: on an open socket the call is refused by name, not silently ignored.
-  EXPECT_THROW(sock.upgradeToSecure(), ts::NotSupportedError);
+  RawConn peer = acceptWhenOpen(loop, listener, events);
   EXPECT_FALSE(sock.ssl());
-  EXPECT_THROW(
-      ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), {.useSecureTransport = true}),
-      ts::NotSupportedError);
+  sock.upgradeToSecure();
+  EXPECT_TRUE(sock.ssl()) << "before the handshake has even started";
+  EXPECT_NO_THROW(sock.upgradeToSecure());
+  sock.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_THROW(sock.upgradeToSecure(), ts::InvalidStateError);
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
 }
 
 TEST_F(ConformanceRules, EnumsPrintAsTheReferenceNamesThem) {

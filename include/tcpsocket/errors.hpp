@@ -25,6 +25,8 @@ enum class ErrorKind {
   Security,          ///< "SecurityError": the app's policy (AppPolicy) does not allow the call.
   Manifest,          ///< "ManifestError": an app manifest is malformed (file, position and field in
                      ///< what()).
+  TlsConfiguration,  ///< "TLSConfigurationError": TlsOptions that cannot be used (an unreadable
+                     ///< certificate or key file, a key that does not match, a malformed pin).
 };
 
 /// The reference-style name of an error kind, e.g. "InvalidStateError".
@@ -60,5 +62,6 @@ using NetworkError = NamedError<ErrorKind::Network>;
 using WrongThreadError = NamedError<ErrorKind::WrongThread>;
 using SecurityError = NamedError<ErrorKind::Security>;
 using ManifestError = NamedError<ErrorKind::Manifest>;
+using TLSConfigurationError = NamedError<ErrorKind::TlsConfiguration>;
 
 }  // namespace tcpsocket

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tcpsocket {
 
@@ -60,9 +61,54 @@ struct ConnectionOptions {
   bool operator==(const ConnectionOptions&) const = default;
 };
 
+/// PEM data for TlsOptions: the path of a PEM file, or the PEM text itself (set one of the two).
+struct PemSource {
+  std::string file;
+  std::string pem;
+  bool empty() const noexcept { return file.empty() && pem.empty(); }
+  bool operator==(const PemSource&) const = default;
+};
+
+enum class TlsVersion { Tls1_0, Tls1_1, Tls1_2, Tls1_3 };
+
+/// Beyond the reference: how TLS is spoken (useSecureTransport, upgradeToSecure()). The defaults
+/// are the secure ones: TLS 1.2 or newer, the peer's certificate chain verified against the
+/// system's trust store and its name (or IP address) checked against `host`.
+/// Invalid settings (an unreadable file, a key that does not match the certificate, a malformed
+/// pin) make open(), listen() or upgradeToSecure() throw TLSConfigurationError.
+struct TlsOptions {
+  /// Certificate authorities to trust instead of the system store (clients), or the ones that
+  /// issue client certificates (servers with requireClientCertificate).
+  PemSource trustedCertificates{};
+  /// Our own certificate chain (leaf first) and its private key: required to accept TLS
+  /// connections, optional for clients (a client certificate).
+  PemSource certificateChain{};
+  PemSource privateKey{};
+  /// Public-key pins: "sha256/<base64 of the SHA-256 of the certificate's SubjectPublicKeyInfo>"
+  /// (the form of curl's --pinnedpubkey and HPKP). When non-empty, the peer's key must match one
+  /// of them, on top of normal verification; a mismatch is SecurityBadCertificateError.
+  std::vector<std::string> pinnedPublicKeys{};
+  TlsVersion minVersion = TlsVersion::Tls1_2;
+  /// ALPN protocols: a client offers them in this order; a server picks the first of its list the
+  /// client offered, and refuses the handshake when the client offered only others.
+  std::vector<std::string> alpnProtocols{};
+  /// The name sent as SNI and checked in the certificate; empty: the host given to open().
+  std::string serverName{};
+  /// Servers: a client must present a certificate issued by trustedCertificates.
+  bool requireClientCertificate = false;
+  /// A handshake not finished by then fails (NetworkTimeoutError), so a stalled or silent peer
+  /// never holds a connection for long.
+  std::chrono::milliseconds handshakeTimeout{10000};
+  /// Accept any certificate, expired, self-signed or for another name. For tests against
+  /// throwaway certificates only: it makes the connection open to anyone in the path.
+  bool dangerouslyAcceptAnyCertificate = false;
+  bool operator==(const TlsOptions&) const = default;
+};
+
 /// Options of TCPSocket::open (the reference's `SocketOptions`).
 struct SocketOptions {
-  /// TLS from the start. Not available until the TLS issue lands: open() throws NotSupportedError.
+  /// TLS from the start: SNI is `host` and the peer's certificate is verified (see TlsOptions).
+  /// Deviation: `open` fires once the TLS handshake has completed, not at the TCP connect.
   bool useSecureTransport = false;
   BinaryType binaryType = BinaryType::String;
   /// Beyond the reference: a deadline for the whole connection attempt (name resolution and
@@ -73,6 +119,8 @@ struct SocketOptions {
   /// if any (EventLoop::setPolicy), else full trust.
   std::shared_ptr<const AppPolicy> policy{};
   ConnectionOptions connection{};
+  /// How TLS is spoken, from the start or after upgradeToSecure().
+  TlsOptions tls{};
 };
 
 /// Options of TCPServerSocket::listen (the reference's `ServerSocketOptions`, plus `localAddress`).
@@ -97,6 +145,14 @@ struct ServerSocketOptions {
   /// SO_REUSEPORT: several listeners (one per process or per loop) share one port and the kernel
   /// spreads incoming connections among them, as nginx workers do.
   bool reusePort = false;
+  /// Beyond the reference: accept TLS connections (tls.certificateChain and tls.privateKey are
+  /// then required). A TLS connection is handed out through `connect` only once its handshake has
+  /// completed; a client that fails it, or does not finish it within tls.handshakeTimeout, is
+  /// dropped without an event (counted in ServerStats::handshakeFailures).
+  bool useSecureTransport = false;
+  /// TLS settings: for useSecureTransport, and for upgradeToSecure() on accepted sockets
+  /// (server-side STARTTLS), which needs tls.certificateChain and tls.privateKey too.
+  TlsOptions tls{};
 };
 
 /// The full-buffer threshold of send(): it returns false once more than this many bytes are

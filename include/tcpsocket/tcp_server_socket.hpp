@@ -22,13 +22,15 @@ struct ServerStats {
   std::uint64_t refusedPerAddress = 0;   ///< reset at once by maxConnectionsPerAddress
   std::uint64_t pausesAtLimit = 0;       ///< times accepting paused at maxConnections
   std::uint64_t descriptorBackoffs = 0;  ///< times accepting paused: out of descriptors/memory
+  std::uint64_t handshakeFailures = 0;   ///< TLS clients dropped before their handshake completed
   bool paused = false;                   ///< not accepting right now (at the limit or backing off)
 };
 
 /// A handle to one listening socket. Copies refer to the same listener.
 ///
 /// @par Events
-/// - `connect`: one per accepted connection; `event.socket` is "open", its host/port are the peer's
+/// - `connect`: one per accepted connection (for a TLS server: once its handshake has completed);
+///   `event.socket` is "open", its host/port are the peer's
 ///   and its binaryType is the server's. If no listener keeps it, it stays open until closed.
 /// - `error`: listening stopped for a reason other than close() (the listener is then closed).
 ///

@@ -43,7 +43,9 @@ class TCPSocket {
 
   /// Starts connecting to `host` (a name, resolved asynchronously, or an IPv4/IPv6 literal) on
   /// `port`. Returns at once with readyState "connecting"; a bad or unknown host is reported as an
-  /// `error` event, never thrown. Throws NotSupportedError for useSecureTransport (no TLS yet).
+  /// `error` event, never thrown. With useSecureTransport, `open` fires after the TLS handshake,
+  /// and a failed handshake is `error` (a Security* name, see docs/tls.md) then `close`.
+  /// Throws TLSConfigurationError for unusable options.tls.
   static TCPSocket open(EventLoop& loop, std::string_view host, std::uint16_t port,
                         const SocketOptions& options = {});
 
@@ -51,8 +53,11 @@ class TCPSocket {
   const std::string& host() const;
   /// The port given to open(), or the peer's port for an accepted socket.
   std::uint16_t port() const;
-  /// True for TLS sockets.
+  /// True for TLS sockets: from the start (useSecureTransport, or accepted by a TLS server), or
+  /// from the moment upgradeToSecure() is called, before its handshake has completed.
   bool ssl() const;
+  /// The ALPN protocol agreed on in the TLS handshake; empty if none (or not TLS).
+  std::string alpnProtocol() const;
   /// Bytes accepted by send() and not yet written to the operating system.
   std::uint64_t bufferedAmount() const;
   ReadyState readyState() const;
@@ -93,8 +98,13 @@ class TCPSocket {
   /// peer sees "connection reset"; `close` follows (no `error`: it was asked for). No-op once
   /// closed.
   void abort();
-  /// STARTTLS. Throws InvalidStateError unless "open"; no-op if ssl is already true.
-  /// Throws NotSupportedError until the TLS issue lands.
+  /// STARTTLS. Throws InvalidStateError unless "open" (or after halfClose()); no-op if ssl is
+  /// already true. ssl is true at once; data queued before the call still goes out in plaintext,
+  /// then the handshake runs (client role for opened sockets, server role with the server's
+  /// tls credentials for accepted ones), and data sent after the call goes out encrypted after it.
+  /// No event marks its success; a failure is `error` then `close`. Beyond the reference: nothing
+  /// the peer sends after this call is ever delivered as plaintext `data`.
+  /// Throws NotSupportedError on an accepted socket whose server has no certificate.
   void upgradeToSecure();
 
   /// Event handler attributes (`onopen = fn`): one per event, replaced by the next assignment,

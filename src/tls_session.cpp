@@ -1,0 +1,199 @@
+#include "tls_session.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <asio/ip/address.hpp>
+#include <cerrno>
+#include <climits>
+#include <new>
+#include <vector>
+
+#include "sys_ops.hpp"
+#include "tls_errors.hpp"
+
+namespace tcpsocket::detail {
+namespace {
+
+TlsSession& sessionOf(BIO* bio) { return *static_cast<TlsSession*>(BIO_get_data(bio)); }
+
+int bioRead(BIO* bio, char* out, int length) {
+  BIO_clear_retry_flags(bio);
+  TlsSession& session = sessionOf(bio);
+  for (;;) {
+    const ssize_t n = sys::ops().recv(session.fd(), out, static_cast<size_t>(length), MSG_DONTWAIT);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      BIO_set_retry_read(bio);
+    } else {
+      session.noteErrno(errno);
+    }
+    return -1;
+  }
+}
+
+int bioWrite(BIO* bio, const char* data, int length) {
+  BIO_clear_retry_flags(bio);
+  TlsSession& session = sessionOf(bio);
+  for (;;) {
+    const ssize_t n = sys::ops().send(session.fd(), data, static_cast<size_t>(length),
+                                      MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      BIO_set_retry_write(bio);
+    } else {
+      session.noteErrno(errno);
+    }
+    return -1;
+  }
+}
+
+long bioControl(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int bioCreate(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD* descriptorMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tcpsocket fd");
+    if (m == nullptr) throw std::bad_alloc();
+    BIO_meth_set_read(m, bioRead);
+    BIO_meth_set_write(m, bioWrite);
+    BIO_meth_set_ctrl(m, bioControl);
+    BIO_meth_set_create(m, bioCreate);
+    return m;
+  }();
+  return method;
+}
+
+int clampToInt(std::size_t size) noexcept {
+  return static_cast<int>(std::min<std::size_t>(size, INT_MAX));
+}
+
+}  // namespace
+
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, int fd,
+                       const std::string& peerName)
+    : context_(std::move(context)), fd_(fd) {
+  ssl_ = SSL_new(context_->native());
+  BIO* bio = ssl_ ? BIO_new(descriptorMethod()) : nullptr;
+  if (bio == nullptr) {
+    SSL_free(ssl_);
+    throw std::bad_alloc();
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);
+  if (context_->role() == TlsRole::Server) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  const TlsOptions& options = context_->options();
+  const std::string& name = options.serverName.empty() ? peerName : options.serverName;
+  std::error_code notIp;
+  asio::ip::make_address(name, notIp);
+  if (notIp) SSL_set_tlsext_host_name(ssl_, name.c_str());  // SNI carries names only (RFC 6066)
+  if (options.dangerouslyAcceptAnyCertificate) return;
+  if (notIp) {
+    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl_, name.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+  }
+}
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+TlsResult TlsSession::handshake() {
+  ERR_clear_error();
+  lastErrno_ = 0;
+  const int ret = SSL_do_handshake(ssl_);
+  if (ret == 1) return checkPeer();
+  return outcome(ret, true);
+}
+
+// Pins are checked once the chain has verified and before any application byte is written.
+TlsResult TlsSession::checkPeer() {
+  X509* certificate = SSL_get0_peer_certificate(ssl_);
+  if (certificate == nullptr) return {TlsStatus::Done};
+  EVP_PKEY* key = X509_get0_pubkey(certificate);
+  const int length = key ? i2d_PUBKEY(key, nullptr) : -1;
+  std::vector<unsigned char> spki(length > 0 ? static_cast<std::size_t>(length) : 0);
+  unsigned char* cursor = spki.data();
+  if (length <= 0 || i2d_PUBKEY(key, &cursor) != length || !context_->pinAccepts(spki)) {
+    return {TlsStatus::Failed, 0, pinMismatch()};
+  }
+  return {TlsStatus::Done};
+}
+
+TlsResult TlsSession::read(std::uint8_t* buffer, std::size_t capacity) {
+  ERR_clear_error();
+  lastErrno_ = 0;
+  const int ret = SSL_read(ssl_, buffer, clampToInt(capacity));
+  if (ret > 0) return {TlsStatus::Done, static_cast<std::size_t>(ret)};
+  return outcome(ret, false);
+}
+
+TlsResult TlsSession::write(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return {TlsStatus::Done};
+  ERR_clear_error();
+  lastErrno_ = 0;
+  const int ret = SSL_write(ssl_, data, clampToInt(size));
+  if (ret > 0) return {TlsStatus::Done, static_cast<std::size_t>(ret)};
+  return outcome(ret, false);
+}
+
+void TlsSession::closeNotify() noexcept {
+  if (SSL_is_init_finished(ssl_) != 1) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+std::string TlsSession::alpnProtocol() const {
+  const unsigned char* name = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &name, &length);
+  return name ? std::string(reinterpret_cast<const char*>(name), length) : std::string();
+}
+
+TlsResult TlsSession::outcome(int ret, bool handshaking) {
+  const int error = SSL_get_error(ssl_, ret);
+  // The end of the stream is a close once the session is up; during the handshake it is a failure.
+  const TlsResult ended =
+      handshaking ? TlsResult{TlsStatus::Failed, 0, {"NetworkInterruptError", "Network"}}
+                  : TlsResult{TlsStatus::Closed};
+  TlsResult result{TlsStatus::Failed};
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+      return {TlsStatus::WantRead};
+    case SSL_ERROR_WANT_WRITE:
+      return {TlsStatus::WantWrite};
+    case SSL_ERROR_ZERO_RETURN:
+      result = ended;
+      break;
+    case SSL_ERROR_SYSCALL:
+      result = lastErrno_ == 0 ? ended : TlsResult{TlsStatus::Failed, 0, classifyErrno(lastErrno_)};
+      break;
+    default: {
+      const long verified = SSL_get_verify_result(ssl_);
+      const unsigned long code = ERR_peek_error();
+      if (handshaking && verified != X509_V_OK) {
+        result.error = classifyVerifyResult(verified);
+      } else if (!handshaking && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+                 ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        result = ended;  // a FIN without close_notify: a close, as most peers end that way
+      } else {
+        result.error = classifyTlsError(code);
+      }
+    }
+  }
+  ERR_clear_error();
+  return result;
+}
+
+}  // namespace tcpsocket::detail

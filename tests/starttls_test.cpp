@@ -1,0 +1,257 @@
+// STARTTLS (upgradeToSecure, reference §4.3) on both sides, the plaintext-injection rule, and how
+// a TLS server survives clients that send garbage or stall; TLS settings that cannot work.
+#include <gtest/gtest.h>
+
+#include "support/pair.hpp"
+#include "support/test_certs.hpp"
+
+namespace test {
+namespace {
+
+class StartTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ca = std::make_unique<TestCa>();
+    leaf = std::make_unique<Credentials>(ca->issue());
+  }
+  static void TearDownTestSuite() {
+    ca.reset();
+    leaf.reset();
+  }
+
+  // A plain server that can upgrade (its credentials serve upgradeToSecure()).
+  static ts::ServerSocketOptions server(bool secure = false) {
+    ts::ServerSocketOptions options;
+    options.localAddress = "127.0.0.1";
+    options.useSecureTransport = secure;
+    options.tls.certificateChain.pem = leaf->certificatePem;
+    options.tls.privateKey.pem = leaf->keyPem;
+    return options;
+  }
+  static ts::SocketOptions client(bool secure = false) {
+    ts::SocketOptions options;
+    options.useSecureTransport = secure;
+    options.tls.trustedCertificates.pem = ca->certificatePem();
+    return options;
+  }
+
+  static std::unique_ptr<TestCa> ca;
+  static std::unique_ptr<Credentials> leaf;
+  ts::EventLoop loop;
+};
+std::unique_ptr<TestCa> StartTls::ca;
+std::unique_ptr<Credentials> StartTls::leaf;
+
+// An IMAP-like exchange: plaintext greeting and command, then both sides upgrade; the reply to
+// STARTTLS is queued before the server's upgradeToSecure() and must still go out in plaintext.
+TEST_F(StartTls, BothSidesUpgradeAfterAPlaintextPreamble) {
+  Pair p(loop, server(), client(), "127.0.0.1");
+  p.waitConnected();
+  EXPECT_FALSE(p.client.ssl());
+  EXPECT_FALSE(p.server.ssl());
+  p.server.ondata([&](const ts::TCPSocketEvent& e) {
+    if (std::get<std::string_view>(e.data) == "STARTTLS\r\n") {
+      p.server.send("OK begin TLS\r\n");
+      p.server.upgradeToSecure();
+      EXPECT_TRUE(p.server.ssl()) << "ssl is true at once";
+      p.server.send("secret from server");  // goes out encrypted, after the handshake
+    }
+  });
+  p.client.ondata([&](const ts::TCPSocketEvent& e) {
+    if (!p.client.ssl() && std::get<std::string_view>(e.data) == "OK begin TLS\r\n") {
+      p.client.upgradeToSecure();
+      p.client.send("secret from client");
+    }
+  });
+  p.client.send("STARTTLS\r\n");
+  ASSERT_TRUE(runUntil(loop, [&] {
+    return p.serverEvents->received.find("secret from client") != std::string::npos &&
+           p.clientEvents.received.find("secret from server") != std::string::npos;
+  }));
+  EXPECT_EQ(p.serverEvents->received, "STARTTLS\r\nsecret from client");
+  EXPECT_EQ(p.clientEvents.received, "OK begin TLS\r\nsecret from server");
+  EXPECT_TRUE(p.client.ssl());
+  EXPECT_FALSE(p.clientEvents.has("error"));
+  EXPECT_FALSE(p.serverEvents->has("error"));
+}
+
+// Data queued before upgradeToSecure() — even more than the kernel takes at once — goes out in
+// plaintext ahead of the handshake; data sent after it goes out encrypted.
+TEST_F(StartTls, QueuedPlaintextGoesOutBeforeTheHandshake) {
+  RawListener rawServer;
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", rawServer.port(), client());
+  Recorder events(socket);
+  RawConn raw = acceptWhenOpen(loop, rawServer, events);
+  const std::string plain(4 << 20, 'p');
+  socket.send(plain);
+  socket.upgradeToSecure();
+  socket.send("after");
+  ASSERT_TRUE(runUntil(loop, [&] {
+    raw.pump();
+    return raw.received().size() > plain.size() + 5 || raw.eof();
+  }));
+  EXPECT_EQ(raw.received().substr(0, plain.size()), plain);
+  // What follows is the ClientHello (a handshake record: content type 22), not "after".
+  EXPECT_EQ(raw.received()[plain.size()], '\x16');
+  EXPECT_EQ(raw.received().find("after"), std::string::npos);
+  socket.closeImmediately();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+}
+
+// RFC 3207 §6: plaintext the peer sends after the upgrade was asked for is never delivered.
+TEST_F(StartTls, PlaintextInjectedAfterUpgradeIsNeverDelivered) {
+  auto listener = ts::TCPServerSocket::listen(loop, 0, server());
+  RawConn raw = RawConn::connectTo("127.0.0.1", listener.localPort());
+  ts::TCPSocket accepted;
+  std::unique_ptr<Recorder> events;
+  listener.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    accepted = e.socket;
+    events = std::make_unique<Recorder>(accepted);
+    accepted.addEventListener(ts::SocketEventType::Data, [&](const ts::TCPSocketEvent&) {
+      if (!accepted.ssl()) accepted.upgradeToSecure();
+    });
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return events != nullptr; }));
+  raw.writeAll("STARTTLS\r\n");
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.ssl(); }));
+  raw.writeAll("RSET\r\nMAIL FROM:<attacker@example.test>\r\n");
+  ASSERT_TRUE(runUntil(loop, [&] { return events->closed(); }));
+  EXPECT_EQ(events->received, "STARTTLS\r\n");
+  ASSERT_EQ(events->events.size(), 2u);
+  EXPECT_EQ(events->events[0].rfind("error:Security", 0), 0u) << events->events[0];
+}
+
+TEST_F(StartTls, UpgradeRules) {
+  auto plainServer = server();
+  plainServer.tls = {};
+  Pair p(loop, plainServer, client(), "127.0.0.1");
+  EXPECT_THROW(p.client.upgradeToSecure(), ts::InvalidStateError) << "not open yet";
+  p.waitConnected();
+  EXPECT_THROW(p.server.upgradeToSecure(), ts::NotSupportedError)
+      << "an accepted socket needs the server's certificate";
+  EXPECT_FALSE(p.server.ssl());
+  p.client.upgradeToSecure();
+  EXPECT_NO_THROW(p.client.upgradeToSecure()) << "a second call is a no-op";
+  p.client.halfClose();
+  RawListener otherServer;  // not p.listener: its connect handler keeps one socket only
+  ts::TCPSocket other = ts::TCPSocket::open(loop, "127.0.0.1", otherServer.port());
+  Recorder otherEvents(other);
+  RawConn otherPeer = acceptWhenOpen(loop, otherServer, otherEvents);
+  other.halfClose();
+  EXPECT_THROW(other.upgradeToSecure(), ts::InvalidStateError) << "after halfClose()";
+  other.close();
+  p.client.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return otherEvents.closed() && p.clientEvents.closed(); }));
+}
+
+// A TLS server hands out only clients that finish the handshake: garbage and silence are dropped
+// (within the handshake deadline) while a good client is served; nothing leaks.
+TEST_F(StartTls, GarbageAndStalledClientsDoNotAffectOthers) {
+  auto options = server(true);
+  options.tls.handshakeTimeout = 300ms;
+  auto listener = ts::TCPServerSocket::listen(loop, 0, options);
+  int connects = 0;
+  listener.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    ++connects;
+    ts::TCPSocket s = e.socket;
+    s.ondata(
+        [s](const ts::TCPSocketEvent& d) mutable { s.send(std::get<std::string_view>(d.data)); });
+    s.onclose([s](const ts::TCPSocketEvent&) mutable { s = {}; });
+  });
+  auto good = ts::TCPSocket::open(loop, "127.0.0.1", listener.localPort(), client(true));
+  Recorder goodEvents(good);
+  ASSERT_TRUE(runUntil(loop, [&] { return goodEvents.has("open"); }));
+  const int fdsBefore = openFdCount();  // OpenSSL keeps a descriptor or two once it has run
+  RawConn garbage = RawConn::connectTo("127.0.0.1", listener.localPort());
+  RawConn silent = RawConn::connectTo("127.0.0.1", listener.localPort());
+  garbage.writeAll(std::string(4096, '\x17'));
+  good.send("ping");
+  ASSERT_TRUE(runUntil(loop, [&] { return goodEvents.received == "ping"; }));
+  ASSERT_TRUE(runUntil(loop, [&] {
+    garbage.pump();
+    silent.pump();
+    return (garbage.eof() || garbage.failed()) && (silent.eof() || silent.failed());
+  }));
+  EXPECT_EQ(connects, 1);
+  EXPECT_EQ(listener.stats().handshakeFailures, 2u);
+  garbage.close();
+  silent.close();
+  EXPECT_TRUE(runUntil(loop, [&] { return openFdCount() == fdsBefore; }));
+  good.close();
+  listener.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return goodEvents.closed(); }));
+}
+
+// A client whose server never answers the ClientHello gives up at its handshake deadline.
+TEST_F(StartTls, ClientHandshakeDeadline) {
+  RawListener silentServer;
+  auto options = client(true);
+  options.tls.handshakeTimeout = 200ms;
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", silentServer.port(), options);
+  Recorder events(socket);
+  RawConn peer;
+  ASSERT_TRUE(runUntil(loop, [&] {
+    if (!peer.valid()) peer = RawConn(silentServer.tryAccept());
+    return events.closed();
+  }));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+}
+
+// TLS over a half-closed stream: close_notify then FIN, while reading goes on.
+TEST_F(StartTls, HalfCloseSendsCloseNotifyAndKeepsReading) {
+  auto options = server(true);
+  options.connection.allowHalfOpen = true;
+  auto clientOptions = client(true);
+  clientOptions.connection.allowHalfOpen = true;
+  Pair p(loop, options, clientOptions, "127.0.0.1");
+  p.waitConnected();
+  p.client.send("last words");
+  p.client.halfClose();
+  ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->has("end"); }));
+  EXPECT_EQ(p.serverEvents->received, "last words");
+  p.server.send("answer after end");
+  p.server.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.received, "answer after end");
+  EXPECT_FALSE(p.clientEvents.has("error"));
+}
+
+TEST_F(StartTls, UnusableSettingsThrowTlsConfigurationError) {
+  auto noCertificate = server(true);
+  noCertificate.tls.certificateChain = {};
+  noCertificate.tls.privateKey = {};
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, noCertificate), ts::TLSConfigurationError);
+
+  auto missingFile = server(true);
+  missingFile.tls.certificateChain = {"/nonexistent/chain.pem", ""};
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, missingFile), ts::TLSConfigurationError);
+
+  auto wrongKey = server(true);
+  wrongKey.tls.privateKey.pem = ca->issue().keyPem;
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, wrongKey), ts::TLSConfigurationError);
+
+  auto garbledPem = server(true);
+  garbledPem.tls.certificateChain.pem = "-----BEGIN CERTIFICATE-----\nnot base64\n";
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, garbledPem), ts::TLSConfigurationError);
+
+  auto clientCertsWithoutCa = server(true);
+  clientCertsWithoutCa.tls.requireClientCertificate = true;
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, clientCertsWithoutCa),
+               ts::TLSConfigurationError);
+
+  auto badPin = client(true);
+  badPin.tls.pinnedPublicKeys = {"sha256/short"};
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badPin), ts::TLSConfigurationError);
+
+  auto badAlpn = client(true);
+  badAlpn.tls.alpnProtocols = {std::string(256, 'a')};
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badAlpn), ts::TLSConfigurationError);
+
+  auto missingCa = client(true);
+  missingCa.tls.trustedCertificates = {"/nonexistent/ca.pem", ""};
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, missingCa), ts::TLSConfigurationError);
+}
+
+}  // namespace
+}  // namespace test

@@ -1,0 +1,283 @@
+// TLS from the start: useSecureTransport clients, TLS servers, certificate verification and its
+// error names (reference §6.1), pins, ALPN, client certificates, handshake deadlines, and bulk
+// data with backpressure. Certificates are made at test time (support/test_certs.hpp).
+#include <gtest/gtest.h>
+
+#include "support/pair.hpp"
+#include "support/test_certs.hpp"
+
+namespace test {
+namespace {
+
+class Tls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ca = std::make_unique<TestCa>(); }
+  static void TearDownTestSuite() { ca.reset(); }
+
+  static ts::ServerSocketOptions server(const Credentials& credentials) {
+    ts::ServerSocketOptions options;
+    options.binaryType = ts::BinaryType::ArrayBuffer;
+    options.localAddress = "127.0.0.1";
+    options.useSecureTransport = true;
+    options.tls.certificateChain.pem = credentials.certificatePem;
+    options.tls.privateKey.pem = credentials.keyPem;
+    return options;
+  }
+  static ts::SocketOptions client() {
+    ts::SocketOptions options;
+    options.binaryType = ts::BinaryType::ArrayBuffer;
+    options.useSecureTransport = true;
+    options.tls.trustedCertificates.pem = ca->certificatePem();
+    return options;
+  }
+
+  // Opens a TLS client to a TLS server presenting `credentials`; returns the client's events.
+  std::vector<std::string> clientEventsAgainst(const Credentials& credentials,
+                                               const ts::SocketOptions& options,
+                                               const char* host = "127.0.0.1") {
+    auto listener = ts::TCPServerSocket::listen(loop, 0, server(credentials));
+    auto socket = ts::TCPSocket::open(loop, host, listener.localPort(), options);
+    Recorder events(socket);
+    EXPECT_TRUE(runUntil(loop, [&] { return events.closed() || events.has("open"); }));
+    listener.close();
+    socket.close();
+    EXPECT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+    return events.events;
+  }
+
+  static std::unique_ptr<TestCa> ca;
+  ts::EventLoop loop;
+};
+std::unique_ptr<TestCa> Tls::ca;
+
+TEST_F(Tls, OpenFiresAfterTheHandshakeAndBothSidesAreSsl) {
+  Pair p(loop, server(ca->issue()), client(), "127.0.0.1");
+  EXPECT_TRUE(p.client.ssl()) << "ssl is true from the start";
+  EXPECT_EQ(p.client.readyState(), ts::ReadyState::Connecting);
+  p.waitConnected();
+  EXPECT_EQ(p.clientEvents.events, std::vector<std::string>{"open"});
+  EXPECT_TRUE(p.server.ssl());
+  EXPECT_EQ(p.server.readyState(), ts::ReadyState::Open);
+
+  const auto data = randomBytes(100000, 7);
+  p.client.send(asString(data));
+  ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->received.size() >= data.size(); }));
+  EXPECT_EQ(p.serverEvents->received, asString(data));
+  p.server.send("reply");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.received.size() >= 5; }));
+  EXPECT_EQ(p.clientEvents.received, "reply");
+
+  p.client.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed() && p.serverEvents->closed(); }));
+  EXPECT_FALSE(p.serverEvents->has("error")) << "close_notify ends the stream cleanly";
+  EXPECT_FALSE(p.clientEvents.has("error"));
+}
+
+TEST_F(Tls, HostNamesAreVerifiedToo) {
+  auto options = client();
+  EXPECT_EQ(clientEventsAgainst(ca->issue(), options, "localhost"),
+            (std::vector<std::string>{"open", "close"}));
+}
+
+TEST_F(Tls, WrongHostNameIsDomainMismatch) {
+  CertSpec spec;
+  spec.dnsNames = {"elsewhere.test"};
+  spec.ipAddresses = {"192.0.2.1"};
+  EXPECT_EQ(clientEventsAgainst(ca->issue(spec), client()),
+            (std::vector<std::string>{"error:SecurityCertificateDomainMismatchError:"
+                                      "SecurityCertificate",
+                                      "close"}));
+}
+
+TEST_F(Tls, ServerNameOverridesTheCheckedName) {
+  CertSpec spec;
+  spec.dnsNames = {"service.test"};
+  spec.ipAddresses = {};
+  auto options = client();
+  options.tls.serverName = "service.test";
+  EXPECT_EQ(clientEventsAgainst(ca->issue(spec), options),
+            (std::vector<std::string>{"open", "close"}));
+}
+
+TEST_F(Tls, ExpiredCertificate) {
+  CertSpec spec;
+  spec.validFromDays = -10;
+  spec.validToDays = -1;
+  EXPECT_EQ(clientEventsAgainst(ca->issue(spec), client()),
+            (std::vector<std::string>{"error:SecurityExpiredCertificateError:SecurityCertificate",
+                                      "close"}));
+}
+
+TEST_F(Tls, SelfSignedWithoutItsCaIsUntrustedIssuer) {
+  EXPECT_EQ(clientEventsAgainst(TestCa::selfSigned(), client()),
+            (std::vector<std::string>{
+                "error:SecurityUntrustedCertificateIssuerError:SecurityCertificate", "close"}));
+}
+
+TEST_F(Tls, SystemStoreDoesNotTrustATestCa) {
+  auto options = client();
+  options.tls.trustedCertificates = {};  // the system's store
+  EXPECT_EQ(clientEventsAgainst(ca->issue(), options),
+            (std::vector<std::string>{
+                "error:SecurityUntrustedCertificateIssuerError:SecurityCertificate", "close"}));
+}
+
+TEST_F(Tls, DangerousOptOutAcceptsAnything) {
+  auto options = client();
+  options.tls.trustedCertificates = {};
+  options.tls.dangerouslyAcceptAnyCertificate = true;
+  CertSpec spec;
+  spec.dnsNames = {"elsewhere.test"};
+  spec.ipAddresses = {};
+  spec.validToDays = -1;
+  EXPECT_EQ(clientEventsAgainst(TestCa::selfSigned(spec), options),
+            (std::vector<std::string>{"open", "close"}));
+}
+
+TEST_F(Tls, PinnedPublicKey) {
+  const Credentials good = ca->issue();
+  auto options = client();
+  options.tls.pinnedPublicKeys = {publicKeyPin(ca->issue().certificatePem),
+                                  publicKeyPin(good.certificatePem)};
+  EXPECT_EQ(clientEventsAgainst(good, options), (std::vector<std::string>{"open", "close"}));
+  options.tls.pinnedPublicKeys = {publicKeyPin(ca->issue().certificatePem)};
+  EXPECT_EQ(
+      clientEventsAgainst(good, options),
+      (std::vector<std::string>{"error:SecurityBadCertificateError:SecurityCertificate", "close"}));
+}
+
+TEST_F(Tls, MinimumVersionTls13) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.minVersion = ts::TlsVersion::Tls1_3;
+  auto options = client();
+  options.tls.minVersion = ts::TlsVersion::Tls1_3;
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  p.waitConnected();
+  EXPECT_TRUE(p.server.ssl());
+}
+
+TEST_F(Tls, AlpnServerPicksItsPreferenceAmongOffered) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.alpnProtocols = {"imap", "http/1.1"};
+  auto options = client();
+  options.tls.alpnProtocols = {"h2", "http/1.1", "imap"};
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  p.waitConnected();
+  EXPECT_EQ(p.client.alpnProtocol(), "imap");
+  EXPECT_EQ(p.server.alpnProtocol(), "imap");
+}
+
+TEST_F(Tls, AlpnWithNothingInCommonFailsTheHandshake) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.alpnProtocols = {"imap"};
+  auto options = client();
+  options.tls.alpnProtocols = {"h2"};
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  ASSERT_EQ(p.clientEvents.events.size(), 2u);
+  EXPECT_EQ(p.clientEvents.events[0].rfind("error:Security", 0), 0u) << p.clientEvents.events[0];
+  EXPECT_EQ(p.connects, 0);
+  EXPECT_TRUE(runUntil(loop, [&] { return p.listener.stats().handshakeFailures == 1; }));
+}
+
+TEST_F(Tls, ClientCertificateRequiredAndGiven) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.requireClientCertificate = true;
+  serverOptions.tls.trustedCertificates.pem = ca->certificatePem();
+  CertSpec clientSpec;
+  clientSpec.clientAuth = true;
+  const Credentials mine = ca->issue(clientSpec);
+  auto options = client();
+  options.tls.certificateChain.pem = mine.certificatePem;
+  options.tls.privateKey.pem = mine.keyPem;
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  p.waitConnected();
+  p.client.send("authenticated");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->received.size() >= 13; }));
+}
+
+TEST_F(Tls, ClientCertificateRequiredAndMissing) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.requireClientCertificate = true;
+  serverOptions.tls.trustedCertificates.pem = ca->certificatePem();
+  Pair p(loop, serverOptions, client(), "127.0.0.1");
+  // TLS 1.3: the client's handshake ends before the server has judged it, so the refusal
+  // (certificate_required) arrives after `open`.
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_TRUE(p.clientEvents.has("error:SecurityNoCertificateError:SecurityProtocol"))
+      << ::testing::PrintToString(p.clientEvents.events);
+  EXPECT_EQ(p.connects, 0) << "the server never hands out an unauthenticated client";
+}
+
+TEST_F(Tls, BackpressureCountsApplicationBytes) {
+  Pair p(loop, server(ca->issue()), client(), "127.0.0.1");
+  p.waitConnected();
+  p.server.suspend();                       // nothing is read: the client's data piles up
+  const std::string chunk(32u << 20, 'x');  // more than loopback buffers hold
+  EXPECT_FALSE(p.client.send(chunk));
+  EXPECT_GT(p.client.bufferedAmount(), 65536u);
+  EXPECT_LE(p.client.bufferedAmount(), chunk.size()) << "application bytes, not TLS records";
+  runFor(loop, 100ms);
+  EXPECT_FALSE(p.clientEvents.has("drain"));
+  p.server.resume();
+  ASSERT_TRUE(runUntil(loop, [&] {
+    return p.clientEvents.has("drain") && p.serverEvents->received.size() >= chunk.size();
+  }));
+  EXPECT_EQ(p.clientEvents.bufferedAtDrain, std::vector<std::uint64_t>{0});
+  EXPECT_EQ(p.serverEvents->received, chunk);
+}
+
+// 100 MiB through a TLS echo server and back, byte-exact, with send()/drain and suspend/resume
+// backpressure on both sides.
+TEST_F(Tls, HundredMebibytesEchoedByteExact) {
+  constexpr std::size_t kTotal = 100u << 20;
+  constexpr std::size_t kChunk = 64 * 1024;
+  auto listener = ts::TCPServerSocket::listen(loop, 0, server(ca->issue()));
+  listener.onconnect([](const ts::TCPServerSocketEvent& e) {
+    ts::TCPSocket s = e.socket;
+    s.ondata([s](const ts::TCPSocketEvent& d) mutable {
+      if (!s.send(std::get<ts::ArrayBuffer>(d.data))) s.suspend();
+    });
+    s.ondrain([s](const ts::TCPSocketEvent&) mutable { s.resume(); });
+    s.onclose([s](const ts::TCPSocketEvent&) mutable { s = {}; });  // break the cycle
+  });
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", listener.localPort(), client());
+  const auto pattern = randomBytes(kChunk * 3 + 1, 11);  // not a multiple of the chunk
+  std::size_t sent = 0;
+  std::size_t received = 0;
+  bool mismatch = false;
+  bool failed = false;
+  std::function<void()> pump = [&] {
+    while (sent < kTotal) {
+      const std::size_t n = std::min(kChunk, kTotal - sent);
+      const std::size_t at = sent % (pattern.size() - kChunk);
+      sent += n;
+      if (!socket.send(ts::ArrayBuffer(pattern.data() + at, n))) return;  // wait for drain
+    }
+  };
+  socket.onopen([&](const ts::TCPSocketEvent&) { pump(); });
+  socket.ondrain([&](const ts::TCPSocketEvent&) { pump(); });
+  socket.onerror([&](const ts::TCPSocketEvent&) { failed = true; });
+  // The expected byte at stream offset k is pattern[chunkStart % span + (k - chunkStart)].
+  socket.ondata([&](const ts::TCPSocketEvent& e) {
+    const auto& bytes = std::get<ts::ArrayBuffer>(e.data);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      const std::size_t k = received + i;
+      const std::size_t chunkStart = k - k % kChunk;
+      const std::size_t at = chunkStart % (pattern.size() - kChunk) + (k - chunkStart);
+      if (bytes.data()[i] != pattern[at]) mismatch = true;
+    }
+    received += bytes.size();
+  });
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return received >= kTotal || failed || mismatch; }, 120s));
+  EXPECT_FALSE(mismatch);
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(received, kTotal);
+  socket.close();
+  listener.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return socket.readyState() == ts::ReadyState::Closed; }));
+}
+
+}  // namespace
+}  // namespace test
