@@ -634,10 +634,14 @@ class ErrorLines(unittest.TestCase):
         self.assert_usage_error("connect", "127.0.0.1", "80", "--timeout", "soon")
         self.assert_usage_error("connect", "127.0.0.1", "80", "--bogus")
 
-    def test_connect_tls_not_supported_yet(self):
-        r = self.run_cli("connect", "127.0.0.1", "80", "--tls")
+    def test_tls_flags_need_tls_and_files_that_exist(self):
+        self.assert_usage_error("connect", "127.0.0.1", "80", "--ca", "ca.pem")
+        r = self.run_cli("connect", "127.0.0.1", "80", "--tls", "--ca", "/nonexistent/ca.pem")
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.startswith("tcpsocket: NotSupportedError: "), r.stderr)
+        self.assertTrue(r.stderr.startswith("tcpsocket: TLSConfigurationError: "), r.stderr)
+        r = self.run_cli("listen", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem")
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("tcpsocket: TLSConfigurationError: "), r.stderr)
 
     def test_address_not_local(self):
         r = self.run_cli("listen", "--host", "192.0.2.1")

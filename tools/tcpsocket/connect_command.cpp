@@ -29,11 +29,15 @@ class Session {
     SocketOptions socketOptions;
     socketOptions.binaryType = BinaryType::ArrayBuffer;
     socketOptions.connectTimeout = options.timeout;
+    socketOptions.useSecureTransport = options.tls;
+    socketOptions.tls.trustedCertificates.file = options.caFile;
+    socketOptions.tls.serverName = options.serverName;
+    socketOptions.tls.dangerouslyAcceptAnyCertificate = options.acceptAnyCertificate;
     socket_ = TCPSocket::open(loop, options.host, options.port, socketOptions);
     socket_.onopen([this](const TCPSocketEvent&) { opened(); });
     socket_.ondata([this](const TCPSocketEvent& e) { received(std::get<ArrayBuffer>(e.data)); });
     socket_.ondrain([this](const TCPSocketEvent&) { socketDrained(); });
-    socket_.onerror([this](const TCPSocketEvent& e) { failed(e.name); });
+    socket_.onerror([this](const TCPSocketEvent& e) { failed(e.name, e.message); });
     socket_.onclose([this](const TCPSocketEvent&) {
       log_("connection closed");
       loop_.stop();
@@ -109,8 +113,13 @@ class Session {
     socket_.closeImmediately();
   }
 
-  void failed(std::string_view name) {
+  void failed(std::string_view name, std::string_view errorClass) {
     status_ = 1;
+    if (errorClass == "SecurityCertificate" || errorClass == "SecurityProtocol") {
+      printError(
+          name, "the TLS handshake with " + target() + " failed (" + std::string(errorClass) + ")");
+      return;
+    }
     if (name == "ConnectionRefusedError") {
       printError(name, target() + " refused the connection");
     } else if (name == "DomainNotFoundError") {
@@ -147,7 +156,6 @@ class Session {
 }  // namespace
 
 int runConnect(const ConnectOptions& options, bool verbose) {
-  if (options.tls) throw NotSupportedError("--tls: TLS is not available in this version yet");
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error to report, not a silent death
   EventLoop loop;
   applyManifest(loop, options.manifest);

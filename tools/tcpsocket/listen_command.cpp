@@ -47,6 +47,9 @@ class Server {
     serverOptions.maxConnections = options_.maxConnections;
     serverOptions.reusePort = options_.workers > 1 || options_.threads > 1;
     serverOptions.connection.idleTimeout = options_.idleTimeout;
+    serverOptions.useSecureTransport = !options_.tlsCert.empty();
+    serverOptions.tls.certificateChain.file = options_.tlsCert;
+    serverOptions.tls.privateKey.file = options_.tlsKey;
     server_ = TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
@@ -187,9 +190,6 @@ int serve(const ListenOptions& options, bool verbose,
 }
 
 int runListen(const ListenOptions& options, bool verbose) {
-  if (!options.tlsCert.empty()) {
-    throw NotSupportedError("--tls-cert/--tls-key: TLS is not available in this version yet");
-  }
   if (options.workers > 1) return runWorkers(options, verbose);
   return serve(options, verbose,
                [&options](std::uint16_t port) { announceListening(options.host, port); });

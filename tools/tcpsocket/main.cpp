@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   } catch (const NotSupportedError& e) {
     cli::printError(e.name(), e.what());
     return 2;
+  } catch (const TLSConfigurationError& e) {  // a certificate or key file that cannot be used
+    cli::printError(e.name(), e.what());
+    return 2;
   } catch (const Error& e) {
     cli::printError(e.name(), e.what());
     return 1;

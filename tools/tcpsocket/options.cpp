@@ -11,8 +11,8 @@ Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
                    [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
-  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls] [--ca FILE] [--manifest FILE]
-                   [--verbose]
+  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls [--ca FILE] [--servername NAME]
+                   [--dangerously-accept-any-certificate]] [--manifest FILE] [--verbose]
   tcpsocket --help | --version
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
@@ -25,9 +25,14 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --idle-timeout     reset a connection silent for this many seconds
          --workers  N processes share the port (SO_REUSEPORT), each with its own loop
          --threads  N loops, one per thread, each with its own listener on the port
+         --tls-cert/--tls-key  serve TLS with this PEM certificate chain and key
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30)
+         --tls      speak TLS; the server's certificate is verified against the system's
+                    CAs (or --ca FILE) and HOST (or --servername NAME). stdin is not read
+                    before the handshake has completed.
+         --dangerously-accept-any-certificate  skip that verification (tests only)
 --manifest run under the policy of a Firefox OS app manifest (manifest.webapp): its type,
            its tcp-socket permission and allowlists (see docs/permissions.md)
 --verbose  log connections and errors to stderr
@@ -149,6 +154,10 @@ void parseConnect(Cursor& c, Command& cmd) {
       o.tls = true;
     else if (arg == "--ca")
       o.caFile = c.valueOf(arg);
+    else if (arg == "--servername")
+      o.serverName = c.valueOf(arg);
+    else if (arg == "--dangerously-accept-any-certificate")
+      o.acceptAnyCertificate = true;
     else if (arg == "--timeout")
       o.timeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--manifest")
@@ -161,6 +170,9 @@ void parseConnect(Cursor& c, Command& cmd) {
       positional.push_back(arg);
   }
   if (positional.size() != 2) throw UsageError("connect needs HOST and PORT");
+  if (!o.tls && (!o.caFile.empty() || !o.serverName.empty() || o.acceptAnyCertificate)) {
+    throw UsageError("--ca, --servername and --dangerously-accept-any-certificate need --tls");
+  }
   o.host = positional[0];
   o.port = parsePort("PORT", positional[1]);
 }

@@ -36,7 +36,9 @@ struct ConnectOptions {
   std::string host;
   std::uint16_t port = 0;
   bool tls = false;
-  std::string caFile;
+  std::string caFile;                 ///< trust these CAs instead of the system's (with --tls)
+  std::string serverName;             ///< the name to verify and send as SNI (default HOST)
+  bool acceptAnyCertificate = false;  ///< --dangerously-accept-any-certificate
   std::chrono::milliseconds timeout{30000};  ///< for the whole connection attempt
   std::string manifest;                      ///< run under this app manifest's policy
 };

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""TLS against other implementations: `openssl s_server`/`s_client` and Python's ssl module talk
+to the tcpsocket command (connect --tls, listen --tls-cert/--tls-key) and to the STARTTLS example.
+Certificates are made fresh for every run by make_test_certs.
+
+usage: tls_peers_test.py TCPSOCKET_BINARY MAKE_TEST_CERTS STARTTLS_EXAMPLE
+"""
+import os
+import random
+import re
+import select
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import warnings
+
+BINARY = MAKE_CERTS = STARTTLS = CERTS = None
+
+
+def path(name):
+    return os.path.join(CERTS, name)
+
+
+def read_line_with_timeout(stream, timeout=10.0):
+    ready, _, _ = select.select([stream], [], [], timeout)
+    if not ready:
+        raise AssertionError("no output within %.0f s" % timeout)
+    return stream.readline()
+
+
+class Process:
+    """A child process killed at the end of the test, whatever happens."""
+
+    def __init__(self, args, **kwargs):
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, **kwargs)
+
+    def wait_for(self, pattern, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = read_line_with_timeout(self.proc.stdout, deadline - time.monotonic())
+            if not line:
+                raise AssertionError("exited before printing %r: %r" % (pattern, self.proc.stderr.read()))
+            m = re.search(pattern, line.decode(errors="replace"))
+            if m:
+                return m
+        raise AssertionError("never printed %r" % pattern)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+
+def s_server(cert, key, *extra):
+    p = Process(["openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", path(cert), "-key", path(key),
+                 "-naccept", "1", "-rev", *extra])
+    port = int(p.wait_for(r"ACCEPT .*:(\d+)").group(1))
+    return p, port
+
+
+def run_connect(port, *flags, stdin=b"", host="127.0.0.1", timeout=20):
+    return subprocess.run([BINARY, "connect", host, str(port), "--tls", *flags], input=stdin,
+                          capture_output=True, timeout=timeout)
+
+
+class PythonTlsServer:
+    """A TLS server in a thread, one connection, with any ssl.SSLContext."""
+
+    def __init__(self, context, handler):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.context, self.handler, self.error = context, handler, None
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            self.listener.settimeout(15)
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(15)
+                self.handler(conn, self.context)
+        except Exception as e:  # reported by the test through .error
+            self.error = e
+        finally:
+            self.listener.close()
+
+    def join(self):
+        self.thread.join(timeout=20)
+
+
+class ClientAgainstOpensslServer(unittest.TestCase):
+    def test_good_chain_data_both_ways(self):
+        server, port = s_server("good.pem", "good.key")
+        try:
+            r = run_connect(port, "--ca", path("ca.pem"), stdin=b"hello tls\n")
+        finally:
+            server.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"slt olleh", r.stdout)  # s_server -rev answers each line reversed
+
+    def test_host_name_is_checked(self):
+        server, port = s_server("good.pem", "good.key")
+        try:
+            r = run_connect(port, "--ca", path("ca.pem"), stdin=b"x\n", host="localhost")
+        finally:
+            server.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def assert_refused_with(self, cert, name, *flags):
+        server, port = s_server(cert + ".pem", cert + ".key")
+        try:
+            r = run_connect(port, *flags, stdin=b"secret\n")
+        finally:
+            server.stop()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertTrue(r.stderr.decode().startswith("tcpsocket: %s: the TLS handshake with 127.0.0.1:%d failed"
+                                                     % (name, port)), r.stderr)
+        self.assertEqual(r.stdout, b"")
+
+    def test_wrong_host(self):
+        self.assert_refused_with("wronghost", "SecurityCertificateDomainMismatchError", "--ca", path("ca.pem"))
+
+    def test_expired(self):
+        self.assert_refused_with("expired", "SecurityExpiredCertificateError", "--ca", path("ca.pem"))
+
+    def test_self_signed_without_ca(self):
+        self.assert_refused_with("selfsigned", "SecurityUntrustedCertificateIssuerError", "--ca", path("ca.pem"))
+
+    def test_test_ca_is_not_in_the_system_store(self):
+        self.assert_refused_with("good", "SecurityUntrustedCertificateIssuerError")
+
+    def test_servername_overrides_the_checked_name(self):
+        server, port = s_server("wronghost.pem", "wronghost.key")
+        try:
+            r = run_connect(port, "--ca", path("ca.pem"), "--servername", "elsewhere.test", stdin=b"ab\n")
+        finally:
+            server.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"ba", r.stdout)
+
+    def test_no_stdin_byte_is_sent_to_an_unverified_server(self):
+        # A plain TCP "server" that records everything: a TLS client must send only its ClientHello.
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        got = bytearray()
+
+        def record():
+            conn, _ = listener.accept()
+            conn.settimeout(5)
+            with conn:
+                try:
+                    while True:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        got.extend(chunk)
+                        if len(got) > 100:
+                            conn.sendall(b"HTTP/1.0 400 not TLS\r\n\r\n")  # garbage for a TLS client
+                except OSError:
+                    pass
+        t = threading.Thread(target=record, daemon=True)
+        t.start()
+        r = run_connect(port, "--ca", path("ca.pem"), stdin=b"SECRET-PAYLOAD\n")
+        t.join(10)
+        listener.close()
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: Security"), r.stderr)
+        self.assertEqual(got[:1], b"\x16", "a TLS handshake record first")
+        self.assertNotIn(b"SECRET-PAYLOAD", bytes(got))
+
+    def test_tls10_only_peer_is_refused(self):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():  # TLS 1.0 is deprecated: that is the point of the test
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1
+        context.load_cert_chain(path("good.pem"), path("good.key"))
+
+        def handler(conn, ctx):
+            try:
+                ctx.wrap_socket(conn, server_side=True)
+            except ssl.SSLError:
+                pass  # our client refuses: expected
+        server = PythonTlsServer(context, handler)
+        r = run_connect(server.port, "--ca", path("ca.pem"), stdin=b"x\n")
+        server.join()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: SecurityUnsupportedTLSVersionError: "), r.stderr)
+
+
+class ServerAgainstRealClients(unittest.TestCase):
+    def setUp(self):
+        self.server = Process([BINARY, "listen", "--tls-cert", path("good.pem"), "--tls-key", path("good.key")])
+        self.port = int(self.server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        self.context = ssl.create_default_context(cafile=path("ca.pem"))
+
+    def tearDown(self):
+        self.server.stop()
+
+    def tls_client(self):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+        return self.context.wrap_socket(raw, server_hostname="localhost")
+
+    def test_python_client_echo_byte_exact(self):
+        payload = random.Random(5).randbytes(10 << 20)
+        with self.tls_client() as c:
+            self.assertEqual(c.version()[:5], "TLSv1")
+            received = bytearray()
+
+            def reader():
+                while len(received) < len(payload):
+                    chunk = c.recv(1 << 20)
+                    if not chunk:
+                        break
+                    received.extend(chunk)
+            t = threading.Thread(target=reader)
+            t.start()
+            c.sendall(payload)
+            t.join(60)
+        self.assertEqual(len(received), len(payload))
+        self.assertTrue(received == payload)
+
+    def test_openssl_s_client(self):
+        client = Process(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.port, "-CAfile",
+                          path("ca.pem"), "-verify_return_error", "-servername", "localhost", "-quiet"])
+        try:
+            client.proc.stdin.write(b"ping from s_client\n")
+            client.proc.stdin.flush()
+            client.wait_for("^ping from s_client$")  # echoed back through the TLS server
+        finally:
+            client.stop()
+
+    def test_garbage_and_stalled_clients_do_not_block_others(self):
+        stalled = socket.create_connection(("127.0.0.1", self.port))
+        garbage = socket.create_connection(("127.0.0.1", self.port))
+        garbage.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+        try:
+            with self.tls_client() as c:
+                c.sendall(b"still served\n")
+                self.assertEqual(c.recv(100), b"still served\n")
+            garbage.settimeout(10)
+            try:
+                rest = garbage.recv(100)  # an alert, then the end
+                while rest:
+                    rest = garbage.recv(100)
+            except ConnectionResetError:
+                pass
+        finally:
+            stalled.close()
+            garbage.close()
+
+    def test_client_requiring_an_unknown_ca_fails_cleanly(self):
+        other = ssl.create_default_context()  # the system store: does not know our test CA
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            other.wrap_socket(raw, server_hostname="localhost")
+        raw.close()
+        with self.tls_client() as c:  # the server is fine afterwards
+            c.sendall(b"ok\n")
+            self.assertEqual(c.recv(10), b"ok\n")
+
+
+class StartTlsWithPython(unittest.TestCase):
+    def server_context(self):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(path("good.pem"), path("good.key"))
+        return context
+
+    def test_our_client_upgrades_against_a_python_server(self):
+        def handler(conn, ctx):
+            conn.sendall(b"220 ready\r\n")
+            assert conn.recv(100) == b"STARTTLS\r\n"
+            conn.sendall(b"220 go ahead\r\n")
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                line = tls.recv(100)
+                tls.sendall(b"python saw: " + line)
+                tls.unwrap()
+        server = PythonTlsServer(self.server_context(), handler)
+        r = subprocess.run([STARTTLS, "client", "127.0.0.1", str(server.port), path("ca.pem")],
+                           capture_output=True, timeout=20)
+        server.join()
+        self.assertIsNone(server.error)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"python saw: hello over TLS\r\n")
+
+    def start_our_server(self):
+        p = Process([STARTTLS, "server", path("good.pem"), path("good.key")])
+        self.addCleanup(p.stop)
+        return p, int(p.wait_for(r"listening on (\d+)").group(1))
+
+    def test_python_client_upgrades_against_our_server(self):
+        _, port = self.start_our_server()
+        raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.assertEqual(raw.recv(100), b"220 ready\r\n")
+        raw.sendall(b"STARTTLS\r\n")
+        self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        context = ssl.create_default_context(cafile=path("ca.pem"))
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"echo me\r\n")
+            self.assertEqual(tls.recv(100), b"echo me\r\n")
+
+    def test_plaintext_injected_after_starttls_is_not_delivered(self):
+        proc, port = self.start_our_server()
+        raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.assertEqual(raw.recv(100), b"220 ready\r\n")
+        raw.sendall(b"STARTTLS\r\n")
+        self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        raw.sendall(b"RSET\r\nMAIL FROM:<attacker@example.test>\r\n")  # plaintext, not TLS
+        raw.settimeout(10)
+        got = bytearray()
+        try:
+            while True:
+                chunk = raw.recv(100)
+                if not chunk:
+                    break
+                got.extend(chunk)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        raw.close()
+        self.assertNotIn(b"RSET", bytes(got))  # the server would echo it, had it delivered it
+        self.assertNotIn(b"530", bytes(got))
+        proc.proc.kill()
+        err = proc.proc.stderr.read().decode()
+        self.assertIn("connection error: Security", err)
+
+
+def main():
+    global BINARY, MAKE_CERTS, STARTTLS, CERTS
+    BINARY, MAKE_CERTS, STARTTLS = sys.argv[1:4]
+    with tempfile.TemporaryDirectory() as tmp:
+        CERTS = tmp
+        subprocess.run([MAKE_CERTS, tmp], check=True)
+        program = unittest.main(argv=[sys.argv[0], "-v"], exit=False)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
