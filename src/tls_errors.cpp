@@ -63,8 +63,6 @@ ErrorInfo classifyTlsError(unsigned long errorCode) noexcept {
       return {"SecurityRevokedCertificateError", kProtocol};
     case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
       return {"SecurityUntrustedCertificateIssuerError", kProtocol};
-    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-      return {"NetworkInterruptError", "Network"};  // the peer hung up mid-handshake
     default:
       return {"SecurityError", kProtocol};
   }

@@ -177,19 +177,16 @@ TlsResult TlsSession::outcome(int ret, bool handshaking) {
       result = ended;
       break;
     case SSL_ERROR_SYSCALL:
+      // No errno: the peer's FIN without close_notify (our BIO does not answer BIO_CTRL_EOF, so
+      // OpenSSL reports it here rather than as SSL_R_UNEXPECTED_EOF_WHILE_READING). A close, as
+      // most peers end that way; the application protocol frames its own messages.
       result = lastErrno_ == 0 ? ended : TlsResult{TlsStatus::Failed, 0, classifyErrno(lastErrno_)};
       break;
     default: {
       const long verified = SSL_get_verify_result(ssl_);
       const unsigned long code = ERR_peek_error();
-      if (handshaking && verified != X509_V_OK) {
-        result.error = classifyVerifyResult(verified);
-      } else if (!handshaking && ERR_GET_LIB(code) == ERR_LIB_SSL &&
-                 ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-        result = ended;  // a FIN without close_notify: a close, as most peers end that way
-      } else {
-        result.error = classifyTlsError(code);
-      }
+      result.error = handshaking && verified != X509_V_OK ? classifyVerifyResult(verified)
+                                                          : classifyTlsError(code);
     }
   }
   ERR_clear_error();

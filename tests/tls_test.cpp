@@ -2,6 +2,7 @@
 // error names (reference §6.1), pins, ALPN, client certificates, handshake deadlines, and bulk
 // data with backpressure. Certificates are made at test time (support/test_certs.hpp).
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "support/pair.hpp"
 #include "support/test_certs.hpp"
@@ -71,6 +72,17 @@ TEST_F(Tls, OpenFiresAfterTheHandshakeAndBothSidesAreSsl) {
   ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed() && p.serverEvents->closed(); }));
   EXPECT_FALSE(p.serverEvents->has("error")) << "close_notify ends the stream cleanly";
   EXPECT_FALSE(p.clientEvents.has("error"));
+}
+
+// A peer that ends with a bare FIN (no close_notify) after the handshake: a close, not an error.
+TEST_F(Tls, BareFinAfterTheHandshakeIsAClose) {
+  Pair p(loop, server(ca->issue()), client(), "127.0.0.1");
+  p.waitConnected();
+  p.server.send("last");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.received == "last"; }));
+  ASSERT_EQ(::shutdown(p.server.nativeHandle(), SHUT_WR), 0);  // FIN under TLS's feet
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "close"}));
 }
 
 TEST_F(Tls, HostNamesAreVerifiedToo) {

@@ -98,7 +98,7 @@ struct TlsOptions {
   bool requireClientCertificate = false;
   /// A handshake not finished by then fails (NetworkTimeoutError), so a stalled or silent peer
   /// never holds a connection for long.
-  std::chrono::milliseconds handshakeTimeout{10000};
+  std::chrono::milliseconds handshakeTimeout{5000};
   /// Accept any certificate, expired, self-signed or for another name. For tests against
   /// throwaway certificates only: it makes the connection open to anyone in the path.
   bool dangerouslyAcceptAnyCertificate = false;

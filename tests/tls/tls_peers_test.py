@@ -3,7 +3,7 @@
 to the tcpsocket command (connect --tls, listen --tls-cert/--tls-key) and to the STARTTLS example.
 Certificates are made fresh for every run by make_test_certs.
 
-usage: tls_peers_test.py TCPSOCKET_BINARY MAKE_TEST_CERTS STARTTLS_EXAMPLE
+usage: tls_peers_test.py TCPSOCKET_BINARY MAKE_TEST_CERTS STARTTLS_EXAMPLE [TEST...]
 """
 import os
 import random
@@ -37,8 +37,9 @@ class Process:
     """A child process killed at the end of the test, whatever happens."""
 
     def __init__(self, args, **kwargs):
+        # Unbuffered: select() must see every byte not yet read (a buffered reader hides lines).
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, **kwargs)
+                                     stderr=subprocess.PIPE, bufsize=0, **kwargs)
 
     def wait_for(self, pattern, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -51,10 +52,28 @@ class Process:
                 return m
         raise AssertionError("never printed %r" % pattern)
 
+    def wait_for_stderr(self, text, timeout=10.0):
+        seen = b""
+        deadline = time.monotonic() + timeout
+        wanted = text.encode()
+        while time.monotonic() < deadline:
+            at = seen.find(wanted)
+            if at >= 0 and b"\n" in seen[at:]:  # the whole line
+                break
+            ready, _, _ = select.select([self.proc.stderr], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            chunk = self.proc.stderr.read(4096)
+            if not chunk:
+                break
+            seen += chunk
+        return seen.decode(errors="replace")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
+        self.log = self.proc.stderr.read().decode(errors="replace")
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             stream.close()
 
@@ -177,6 +196,22 @@ class ClientAgainstOpensslServer(unittest.TestCase):
         self.assertEqual(got[:1], b"\x16", "a TLS handshake record first")
         self.assertNotIn(b"SECRET-PAYLOAD", bytes(got))
 
+    def test_fin_without_close_notify_is_a_normal_close(self):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(path("good.pem"), path("good.key"))
+
+        def handler(conn, ctx):
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"bye\n")
+                assert tls.recv(100) == b""  # our close_notify: stdin was empty
+                tls.shutdown(socket.SHUT_RDWR)  # a bare FIN: SSLSocket.shutdown sends no close_notify
+        server = PythonTlsServer(context, handler)
+        r = run_connect(server.port, "--ca", path("ca.pem"))
+        server.join()
+        self.assertIsNone(server.error)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"bye\n")
+
     def test_tls10_only_peer_is_refused(self):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
@@ -200,12 +235,15 @@ class ClientAgainstOpensslServer(unittest.TestCase):
 
 class ServerAgainstRealClients(unittest.TestCase):
     def setUp(self):
-        self.server = Process([BINARY, "listen", "--tls-cert", path("good.pem"), "--tls-key", path("good.key")])
+        self.server = Process([BINARY, "listen", "--verbose", "--tls-cert", path("good.pem"), "--tls-key",
+                               path("good.key")])
         self.port = int(self.server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
         self.context = ssl.create_default_context(cafile=path("ca.pem"))
 
     def tearDown(self):
         self.server.stop()
+        if os.environ.get("SHOW_SERVER_LOG"):
+            print(self.server.log, file=sys.stderr)
 
     def tls_client(self):
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=15)
@@ -213,20 +251,28 @@ class ServerAgainstRealClients(unittest.TestCase):
 
     def test_python_client_echo_byte_exact(self):
         payload = random.Random(5).randbytes(10 << 20)
+        received = bytearray()
+        # One thread and a non-blocking socket: an SSLSocket is not safe to read and write from
+        # two threads at once.
         with self.tls_client() as c:
-            self.assertEqual(c.version()[:5], "TLSv1")
-            received = bytearray()
-
-            def reader():
-                while len(received) < len(payload):
-                    chunk = c.recv(1 << 20)
-                    if not chunk:
-                        break
-                    received.extend(chunk)
-            t = threading.Thread(target=reader)
-            t.start()
-            c.sendall(payload)
-            t.join(60)
+            c.setblocking(False)
+            sent = 0
+            deadline = time.monotonic() + 60
+            while len(received) < len(payload) and time.monotonic() < deadline:
+                select.select([c], [c] if sent < len(payload) else [], [], 1.0)
+                if sent < len(payload):
+                    try:
+                        sent += c.send(payload[sent:sent + (256 << 10)])
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                        pass
+                try:
+                    while True:
+                        chunk = c.recv(1 << 20)
+                        if not chunk:
+                            raise AssertionError("the server closed after %d bytes" % len(received))
+                        received.extend(chunk)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    pass
         self.assertEqual(len(received), len(payload))
         self.assertTrue(received == payload)
 
@@ -329,9 +375,8 @@ class StartTlsWithPython(unittest.TestCase):
         raw.close()
         self.assertNotIn(b"RSET", bytes(got))  # the server would echo it, had it delivered it
         self.assertNotIn(b"530", bytes(got))
-        proc.proc.kill()
-        err = proc.proc.stderr.read().decode()
-        self.assertIn("connection error: Security", err)
+        # The server reports the failed handshake (it may still be writing the line).
+        self.assertIn("connection error: Security", proc.wait_for_stderr("connection error"))
 
 
 def main():
@@ -340,7 +385,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         CERTS = tmp
         subprocess.run([MAKE_CERTS, tmp], check=True)
-        program = unittest.main(argv=[sys.argv[0], "-v"], exit=False)
+        program = unittest.main(argv=[sys.argv[0], "-v", *sys.argv[4:]], exit=False)  # [TEST...]
     sys.exit(0 if program.result.wasSuccessful() else 1)
 
 
