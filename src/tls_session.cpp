@@ -17,15 +17,18 @@ namespace {
 
 TlsSession& sessionOf(BIO* bio) { return *static_cast<TlsSession*>(BIO_get_data(bio)); }
 
-int bioRead(BIO* bio, char* out, int length) {
+// One system call through the seam: EAGAIN becomes "retry" (`direction`: BIO_FLAGS_READ or
+// BIO_FLAGS_WRITE), any other failure is noted for the session to classify.
+template <class Call>
+int throughSeam(BIO* bio, int direction, Call call) {
   BIO_clear_retry_flags(bio);
   TlsSession& session = sessionOf(bio);
   for (;;) {
-    const ssize_t n = sys::ops().recv(session.fd(), out, static_cast<size_t>(length), MSG_DONTWAIT);
+    const ssize_t n = call(session.fd());
     if (n >= 0) return static_cast<int>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      BIO_set_retry_read(bio);
+      BIO_set_flags(bio, direction | BIO_FLAGS_SHOULD_RETRY);
     } else {
       session.noteErrno(errno);
     }
@@ -33,21 +36,16 @@ int bioRead(BIO* bio, char* out, int length) {
   }
 }
 
+int bioRead(BIO* bio, char* out, int length) {
+  return throughSeam(bio, BIO_FLAGS_READ, [&](int fd) {
+    return sys::ops().recv(fd, out, static_cast<size_t>(length), MSG_DONTWAIT);
+  });
+}
+
 int bioWrite(BIO* bio, const char* data, int length) {
-  BIO_clear_retry_flags(bio);
-  TlsSession& session = sessionOf(bio);
-  for (;;) {
-    const ssize_t n = sys::ops().send(session.fd(), data, static_cast<size_t>(length),
-                                      MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      BIO_set_retry_write(bio);
-    } else {
-      session.noteErrno(errno);
-    }
-    return -1;
-  }
+  return throughSeam(bio, BIO_FLAGS_WRITE, [&](int fd) {
+    return sys::ops().send(fd, data, static_cast<size_t>(length), MSG_NOSIGNAL | MSG_DONTWAIT);
+  });
 }
 
 long bioControl(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH ? 1 : 0; }

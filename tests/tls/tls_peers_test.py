@@ -33,6 +33,23 @@ def read_line_with_timeout(stream, timeout=10.0):
     return stream.readline()
 
 
+def read_until_end(sock, answer=None):
+    """Everything `sock` receives until EOF, a reset or a timeout; sends `answer` once after the
+    first bytes (garbage for a TLS peer)."""
+    got = bytearray()
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            if answer and not got:
+                sock.sendall(answer)
+            got.extend(chunk)
+    except OSError:  # reset, timeout
+        pass
+    return bytes(got)
+
+
 class Process:
     """A child process killed at the end of the test, whatever happens."""
 
@@ -176,16 +193,7 @@ class ClientAgainstOpensslServer(unittest.TestCase):
             conn, _ = listener.accept()
             conn.settimeout(5)
             with conn:
-                try:
-                    while True:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        got.extend(chunk)
-                        if len(got) > 100:
-                            conn.sendall(b"HTTP/1.0 400 not TLS\r\n\r\n")  # garbage for a TLS client
-                except OSError:
-                    pass
+                got.extend(read_until_end(conn, answer=b"HTTP/1.0 400 not TLS\r\n\r\n"))
         t = threading.Thread(target=record, daemon=True)
         t.start()
         r = run_connect(port, "--ca", path("ca.pem"), stdin=b"SECRET-PAYLOAD\n")
@@ -363,15 +371,7 @@ class StartTlsWithPython(unittest.TestCase):
         self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
         raw.sendall(b"RSET\r\nMAIL FROM:<attacker@example.test>\r\n")  # plaintext, not TLS
         raw.settimeout(10)
-        got = bytearray()
-        try:
-            while True:
-                chunk = raw.recv(100)
-                if not chunk:
-                    break
-                got.extend(chunk)
-        except (ConnectionResetError, socket.timeout):
-            pass
+        got = read_until_end(raw)
         raw.close()
         self.assertNotIn(b"RSET", bytes(got))  # the server would echo it, had it delivered it
         self.assertNotIn(b"530", bytes(got))
