@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine, builds, runs every benchmark and writes
 # docs/benchmarks.md: the side-by-side echo run (bench/run.py, about 5 minutes), the many-idle-
-# connections run (bench/c100k.py, about 1 minute), the micro-benchmarks and the notes.
+# connections run (bench/c100k.py, about 1 minute), TLS next to plain (bench/tls_bench.py, about
+# 1 minute), the micro-benchmarks and the notes.
 # Arguments go to bench/run.py (e.g. --rounds 5 --seconds 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,10 @@ python3 bench/run.py "$@"
   echo "load generators in several processes with their own 127.0.x.y source addresses."
   echo
   python3 bench/c100k.py
+  echo
+  echo "## TLS next to plain TCP"
+  echo
+  python3 bench/tls_bench.py
   echo
   echo "## Micro-benchmarks (hot paths)"
   echo
