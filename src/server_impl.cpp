@@ -216,6 +216,10 @@ void ServerImpl::close() {
   checkThread();
   if (!listening_) return;
   stopListening();
+  // Sockets still in their TLS handshake were never handed out: nobody else could close them.
+  for (SocketImpl* s : std::vector<SocketImpl*>(handshaking_.begin(), handshaking_.end())) {
+    s->abort();
+  }
   if (!draining_) release();
 }
 
@@ -259,9 +263,10 @@ void ServerImpl::handOut(std::shared_ptr<SocketImpl> impl) {
   emit(ServerEventType::Connect, socket);
 }
 
-void ServerImpl::connectionSecured(SocketImpl& socket) {
-  if (handshaking_.erase(&socket) == 0) return;
+bool ServerImpl::connectionSecured(SocketImpl& socket) {
+  if (handshaking_.erase(&socket) == 0) return false;
   handOut(socket.shared_from_this());
+  return true;
 }
 
 void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {

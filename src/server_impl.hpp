@@ -47,7 +47,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
 
   void abandon() noexcept override;
   void connectionEnded(SocketImpl& socket) noexcept override;
-  void connectionSecured(SocketImpl& socket) override;
+  bool connectionSecured(SocketImpl& socket) override;
 
  private:
   // Accepts until EAGAIN (then waits) or the per-wakeup budget (then posts), as readiness is

@@ -326,11 +326,12 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
   if (full) waitingForDrain_ = true;
   if (writeFailed_) return false;  // failing: nothing more is sent, so ask for no more
 
-  std::size_t written = 0;
+  IoResult now{Step::WaitWrite};
   if (queue_.empty() && size > 0 && !tlsPending()) {  // straight out; queue what is refused
-    written = writeNow(data, size);
+    now = writeNow(data, size);
     if (writeFailed_) return !full;
   }
+  const std::size_t written = now.bytes;
   const std::uint64_t cap = settings().maxBufferedAmount;
   if (cap > 0 && queue_.bytes() + (size - written) > cap) {
     failLater(bufferOverflow(), true);  // a hard cap: nothing more is queued, the peer is reset
@@ -338,23 +339,26 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
   }
   if (written < size) {
     queue_.push(data + written, size - written);
-    if (!writeArmed_) waitWritable();
+    // Nothing to arm while STARTTLS is pending (handshakeDone() writes) or OpenSSL waits to read.
+    if (!tlsPending() && !(tls_ && tls_->writeWaitsRead)) waitToWrite(now.step);
   } else if (full && queue_.empty()) {
     scheduleFlushCheck();  // all written at once, but the drain this false promised is still owed
   }
   return !full;
 }
 
-// Writes what the kernel takes now; a failure is reported later (failLater), never inside send().
-std::size_t SocketImpl::writeNow(const std::uint8_t* data, std::size_t size) {
-  std::size_t written = 0;
+// Writes what the kernel takes now and says what a rest waits for; a failure is reported later
+// (failLater), never inside send().
+SocketImpl::IoResult SocketImpl::writeNow(const std::uint8_t* data, std::size_t size) {
+  IoResult result{Step::Progress};
   if (tls_) {
-    while (written < size) {
-      const TlsResult r = tls_->session->write(data + written, size - written);
+    while (result.bytes < size) {
+      const TlsResult r = tls_->session->write(data + result.bytes, size - result.bytes);
       if (r.status == TlsStatus::Done) {
-        written += r.bytes;
+        result.bytes += r.bytes;
         continue;
       }
+      result.step = r.status == TlsStatus::WantRead ? Step::WaitRead : Step::WaitWrite;
       if (r.status == TlsStatus::Failed) failLater(r.error);
       if (r.status == TlsStatus::Closed) failLater(classifyErrno(EPIPE));
       break;
@@ -363,16 +367,28 @@ std::size_t SocketImpl::writeNow(const std::uint8_t* data, std::size_t size) {
     for (;;) {
       const ssize_t n = sys::ops().send(socket_->native_handle(), data, size, kSendFlags);
       if (n >= 0) {
-        written = static_cast<std::size_t>(n);
+        result.bytes = static_cast<std::size_t>(n);
+        if (result.bytes < size) result.step = Step::WaitWrite;
         break;
       }
       if (errno == EINTR) continue;
       if (!wouldBlock(errno)) failLater(classifyErrno(errno));
+      result.step = Step::WaitWrite;
       break;
     }
   }
-  if (written > 0) noteActivity();
-  return written;
+  if (result.bytes > 0) noteActivity();
+  return result;
+}
+
+// Arms what a blocked write waits for: room in the kernel, or (TLS) bytes OpenSSL must read first.
+void SocketImpl::waitToWrite(Step why) {
+  if (why == Step::WaitRead) {
+    tls_->writeWaitsRead = true;
+    waitReadable();
+  } else if (!writeArmed_) {
+    waitWritable();
+  }
 }
 
 void SocketImpl::waitWritable() {
@@ -406,18 +422,19 @@ void SocketImpl::writeReady() {
     const IoResult r = writeSome();
     if (r.bytes > 0) noteActivity();
     if (tls_ && !tls_->session && tls_->plainBefore == 0) {  // STARTTLS: the plaintext is out
-      startHandshake();
+      if (state_ == ReadyState::Closing && queue_.empty()) {
+        queueEmptied();  // closed with nothing sent after the upgrade: no handshake needed
+      } else {
+        startHandshake();
+      }
       return;
     }
     switch (r.step) {
       case Step::Progress:
         continue;
       case Step::WaitWrite:
-        waitWritable();
-        return;
       case Step::WaitRead:
-        tls_->writeWaitsRead = true;
-        waitReadable();
+        waitToWrite(r.step);
         return;
       case Step::End:
       case Step::Failed:
@@ -495,11 +512,9 @@ void SocketImpl::scheduleFlushCheck() {
 
 // Everything accepted by send() is in the kernel: owe a drain, then finish a pending close.
 void SocketImpl::queueEmptied() {
-  if (tlsPending()) {
-    // handshakeDone() comes back here; a close with nothing left to encrypt need not wait for it.
-    if (state_ == ReadyState::Closing && queue_.empty()) finishClose();
-    return;
-  }
+  // A pending handshake comes back here when done; a close with nothing left to encrypt need not
+  // wait for it.
+  if (tlsPending() && !(state_ == ReadyState::Closing && queue_.empty())) return;
   if (waitingForDrain_) {
     waitingForDrain_ = false;
     emit(SocketEventType::Drain);
@@ -507,7 +522,7 @@ void SocketImpl::queueEmptied() {
   if (!queue_.empty() || writeArmed_ || flushCheckPosted_) return;  // the listener sent more
   if (writeEnded_ && !finSent_ && state_ == ReadyState::Open) {
     finSent_ = true;
-    if (tls_) tls_->session->closeNotify();
+    if (tls_ && !tlsPending()) tls_->session->closeNotify();
     sys::ops().shutdown(socket_->native_handle(), SHUT_WR);  // a failure shows on the read side
   }
   const bool bothEnded = peerEnded_ && (finSent_ || !settings().allowHalfOpen);
@@ -640,8 +655,9 @@ void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
   });
 }
 
+// Runs from the moment the connection is up, so a TLS handshake counts (readyState "connecting").
 void SocketImpl::idleTimerFired() {
-  if (state_ != ReadyState::Open && state_ != ReadyState::Closing) return;
+  if (state_ == ReadyState::Closed) return;
   const auto idle = settings().idleTimeout;
   const auto quiet = std::chrono::steady_clock::now() - lastActivity_;
   if (quiet >= idle) {

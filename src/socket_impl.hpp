@@ -25,8 +25,9 @@ class SocketImpl;
 class ConnectionOwner {
  public:
   virtual void connectionEnded(SocketImpl& socket) noexcept = 0;
-  /// A TLS connection finished its handshake: it may be handed out now.
-  virtual void connectionSecured(SocketImpl& socket) = 0;
+  /// A TLS connection finished its handshake: hands it out; false if it cannot be (the server
+  /// stopped listening), and the socket then resets itself.
+  virtual bool connectionSecured(SocketImpl& socket) = 0;
 
  protected:
   ~ConnectionOwner() = default;
@@ -110,7 +111,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   };
   IoResult readSome(std::uint8_t* buffer, std::size_t capacity);
   IoResult writeSome();
-  std::size_t writeNow(const std::uint8_t* data, std::size_t size);
+  IoResult writeNow(const std::uint8_t* data, std::size_t size);
+  void waitToWrite(Step why);
 
   // TLS (socket_tls.cpp).
   struct TlsState;

@@ -3,9 +3,11 @@
 // in socket_impl.cpp (readSome, writeSome, writeNow).
 #include <asio/post.hpp>
 #include <cerrno>
+#include <stdexcept>
 
 #include "socket_impl.hpp"
 #include "tcpsocket/errors.hpp"
+#include "tls_context.hpp"
 
 namespace tcpsocket::detail {
 
@@ -48,8 +50,14 @@ void SocketImpl::upgradeToSecure() {
 
 void SocketImpl::startHandshake() {
   if (state_ == ReadyState::Closed || tls_->session) return;
+  // Closed before the handshake began, with nothing sent after the upgrade: the close goes on
+  // without one.
+  if (state_ == ReadyState::Closing && queue_.empty()) return;
   try {
     tls_->session = std::make_unique<TlsSession>(tlsContext_, socket_->native_handle(), host_);
+  } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
+    fail({"SecurityCertificateDomainMismatchError", "SecurityCertificate"});
+    return;
   } catch (const std::bad_alloc&) {
     fail({"SecurityError", "SecurityProtocol"});
     return;
@@ -88,10 +96,11 @@ void SocketImpl::handshakeDone() {
   noteActivity();
   if (state_ == ReadyState::Connecting) {
     state_ = ReadyState::Open;
-    if (accepted_) {
-      if (auto owner = owner_.lock()) owner->connectionSecured(*this);  // its `connect` event
-    } else {
+    if (!accepted_) {
       emit(SocketEventType::Open);
+    } else if (auto owner = owner_.lock(); !owner || !owner->connectionSecured(*this)) {
+      abort();  // nobody to hand it to: the server was closed during the handshake
+      return;
     }
   }
   if (state_ == ReadyState::Closed) return;

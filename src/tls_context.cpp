@@ -68,6 +68,13 @@ TlsContext::TlsContext(TlsRole role, const TlsOptions& options)
   // OpenSSL 3 refuses TLS < 1.2 at any security level above 0; asking for them means accepting
   // that.
   if (options.minVersion < TlsVersion::Tls1_2) SSL_CTX_set_security_level(ctx, 0);
+  if (options.handshakeTimeout.count() <= 0) {
+    throw TLSConfigurationError("handshakeTimeout must be positive");
+  }
+  if (role == TlsRole::Server && !options.pinnedPublicKeys.empty() &&
+      !options.requireClientCertificate) {
+    throw TLSConfigurationError("a server's pinnedPublicKeys need requireClientCertificate");
+  }
   configureTrust();
   configureCredentials();
   configureAlpn();

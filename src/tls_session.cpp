@@ -1,15 +1,18 @@
 #include "tls_session.hpp"
 
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <asio/ip/address.hpp>
 #include <cerrno>
 #include <climits>
 #include <new>
+#include <stdexcept>
 #include <vector>
 
 #include "sys_ops.hpp"
+#include "tls_context.hpp"
 #include "tls_errors.hpp"
 
 namespace tcpsocket::detail {
@@ -92,15 +95,19 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, int fd,
   SSL_set_connect_state(ssl_);
   const TlsOptions& options = context_->options();
   const std::string& name = options.serverName.empty() ? peerName : options.serverName;
+  // A scoped IPv6 literal ("fe80::1%eth0") names the address without its zone.
+  const std::string address = name.substr(0, name.find('%'));
   std::error_code notIp;
-  asio::ip::make_address(name, notIp);
+  asio::ip::make_address(address, notIp);
   if (notIp) SSL_set_tlsext_host_name(ssl_, name.c_str());  // SNI carries names only (RFC 6066)
   if (options.dangerouslyAcceptAnyCertificate) return;
-  if (notIp) {
-    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    SSL_set1_host(ssl_, name.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+  // Without a name or address to check, any certificate from a trusted CA would pass: refuse.
+  SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const int checked = notIp ? SSL_set1_host(ssl_, name.c_str())
+                            : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), address.c_str());
+  if (checked != 1 || name.empty()) {
+    SSL_free(ssl_);
+    throw std::invalid_argument("cannot check a certificate against \"" + name + "\"");
   }
 }
 
@@ -117,7 +124,10 @@ TlsResult TlsSession::handshake() {
 // Pins are checked once the chain has verified and before any application byte is written.
 TlsResult TlsSession::checkPeer() {
   X509* certificate = SSL_get0_peer_certificate(ssl_);
-  if (certificate == nullptr) return {TlsStatus::Done};
+  if (certificate == nullptr) {  // pins with nothing to compare them to must not pass
+    return context_->pinAccepts({}) ? TlsResult{TlsStatus::Done}
+                                    : TlsResult{TlsStatus::Failed, 0, pinMismatch()};
+  }
   EVP_PKEY* key = X509_get0_pubkey(certificate);
   const int length = key ? i2d_PUBKEY(key, nullptr) : -1;
   std::vector<unsigned char> spki(length > 0 ? static_cast<std::size_t>(length) : 0);
@@ -178,13 +188,23 @@ TlsResult TlsSession::outcome(int ret, bool handshaking) {
       // No errno: the peer's FIN without close_notify (our BIO does not answer BIO_CTRL_EOF, so
       // OpenSSL reports it here rather than as SSL_R_UNEXPECTED_EOF_WHILE_READING). A close, as
       // most peers end that way; the application protocol frames its own messages.
-      result = lastErrno_ == 0 ? ended : TlsResult{TlsStatus::Failed, 0, classifyErrno(lastErrno_)};
+      // A FIN in the middle of a record, though, is a truncated stream.
+      if (lastErrno_ != 0) {
+        result.error = classifyErrno(lastErrno_);
+      } else if (!handshaking && SSL_has_pending(ssl_) == 1) {
+        result.error = {"NetworkInterruptError", "Network"};
+      } else {
+        result = ended;
+      }
       break;
     default: {
-      const long verified = SSL_get_verify_result(ssl_);
+      // The verify result says why only when verification is what failed: with verification off
+      // OpenSSL still records chain problems, which must not name an unrelated failure.
       const unsigned long code = ERR_peek_error();
-      result.error = handshaking && verified != X509_V_OK ? classifyVerifyResult(verified)
-                                                          : classifyTlsError(code);
+      const bool verifyFailed = ERR_GET_LIB(code) == ERR_LIB_SSL &&
+                                ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+      result.error =
+          verifyFailed ? classifyVerifyResult(SSL_get_verify_result(ssl_)) : classifyTlsError(code);
     }
   }
   ERR_clear_error();

@@ -6,7 +6,7 @@
 // session keeps no buffers (SSL_MODE_RELEASE_BUFFERS).
 #pragma once
 
-#include <openssl/ssl.h>
+#include <openssl/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,9 +14,10 @@
 #include <string>
 
 #include "error_names.hpp"
-#include "tls_context.hpp"
 
 namespace tcpsocket::detail {
+
+class TlsContext;
 
 enum class TlsStatus {
   Done,       ///< the call completed (`bytes` says how much for read/write)
@@ -35,7 +36,8 @@ struct TlsResult {
 class TlsSession {
  public:
   /// A session in `context`'s role. `peerName` is checked against the server's certificate (a
-  /// host name, or an IP literal) and sent as SNI when it is a name. Throws std::bad_alloc.
+  /// host name, or an IP literal) and sent as SNI when it is a name. Throws std::invalid_argument
+  /// when the name cannot be checked (empty, malformed), std::bad_alloc.
   TlsSession(std::shared_ptr<const TlsContext> context, int fd, const std::string& peerName);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;

@@ -182,6 +182,65 @@ TEST_F(StartTls, GarbageAndStalledClientsDoNotAffectOthers) {
   ASSERT_TRUE(runUntil(loop, [&] { return goodEvents.closed(); }));
 }
 
+// Regression: a server closed while a client was still in its handshake left that socket with no
+// owner; it is now reset at once.
+TEST_F(StartTls, ClosingTheServerResetsClientsStillInTheirHandshake) {
+  auto options = server(true);
+  options.tls.handshakeTimeout = 30s;  // far beyond the wait below
+  auto listener = ts::TCPServerSocket::listen(loop, 0, options);
+  RawConn silent = RawConn::connectTo("127.0.0.1", listener.localPort());
+  runFor(loop, 50ms);  // accepted, handshake pending
+  listener.close();
+  EXPECT_TRUE(runUntil(
+      loop,
+      [&] {
+        silent.pump();
+        return silent.eof() || silent.failed();
+      },
+      5s));
+}
+
+// Regression: the idle timer fired during a handshake and was never armed again.
+TEST_F(StartTls, IdleTimeoutCoversTheHandshake) {
+  RawListener silentServer;
+  auto options = client(true);
+  options.tls.handshakeTimeout = 30s;
+  options.connection.idleTimeout = 200ms;
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", silentServer.port(), options);
+  Recorder events(socket);
+  RawConn peer;
+  ASSERT_TRUE(runUntil(
+      loop,
+      [&] {
+        if (!peer.valid()) peer = RawConn(silentServer.tryAccept());
+        return events.closed();
+      },
+      5s));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
+}
+
+// Regression: close() right after upgradeToSecure(), with only plaintext queued, started a
+// handshake nobody needed and waited for it.
+TEST_F(StartTls, CloseWithOnlyPlaintextQueuedNeedsNoHandshake) {
+  RawListener rawServer;
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", rawServer.port(), client());
+  Recorder events(socket);
+  RawConn raw = acceptWhenOpen(loop, rawServer, events);
+  socket.send("221 bye\r\n");
+  socket.upgradeToSecure();
+  socket.close();
+  ASSERT_TRUE(runUntil(
+      loop,
+      [&] {
+        raw.pump();
+        return events.closed() && raw.eof();
+      },
+      3s));
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+  EXPECT_EQ(raw.received(), "221 bye\r\n") << "no ClientHello after the plaintext";
+}
+
 // A client whose server never answers the ClientHello gives up at its handshake deadline.
 TEST_F(StartTls, ClientHandshakeDeadline) {
   RawListener silentServer;
@@ -238,6 +297,16 @@ TEST_F(StartTls, UnusableSettingsThrowTlsConfigurationError) {
   auto clientCertsWithoutCa = server(true);
   clientCertsWithoutCa.tls.requireClientCertificate = true;
   EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, clientCertsWithoutCa),
+               ts::TLSConfigurationError);
+
+  auto serverPinsWithoutClientCertificates = server(true);
+  serverPinsWithoutClientCertificates.tls.pinnedPublicKeys = {publicKeyPin(leaf->certificatePem)};
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, serverPinsWithoutClientCertificates),
+               ts::TLSConfigurationError);
+
+  auto noHandshakeTime = client(true);
+  noHandshakeTime.tls.handshakeTimeout = 0ms;
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, noHandshakeTime),
                ts::TLSConfigurationError);
 
   auto badPin = client(true);

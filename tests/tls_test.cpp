@@ -111,6 +111,35 @@ TEST_F(Tls, ServerNameOverridesTheCheckedName) {
             (std::vector<std::string>{"open", "close"}));
 }
 
+// Regression: a scoped IPv6 literal was taken for an address by Asio but refused by OpenSSL, so no
+// name at all was checked and any trusted certificate passed.
+TEST_F(Tls, ScopedAddressIsCheckedWithoutItsZone) {
+  auto options = client();
+  options.tls.serverName = "fe80::1%lo";
+  EXPECT_EQ(clientEventsAgainst(ca->issue(), options),
+            (std::vector<std::string>{"error:SecurityCertificateDomainMismatchError:"
+                                      "SecurityCertificate",
+                                      "close"}));
+  CertSpec spec;
+  spec.ipAddresses = {"fe80::1"};
+  EXPECT_EQ(clientEventsAgainst(ca->issue(spec), options),
+            (std::vector<std::string>{"open", "close"}));
+}
+
+// Regression: with verification off, OpenSSL still records chain problems; a later, unrelated
+// failure (no common ALPN) was reported as a certificate error.
+TEST_F(Tls, UnrelatedFailureIsNotNamedAfterAnUncheckedChain) {
+  auto serverOptions = server(TestCa::selfSigned());
+  serverOptions.tls.alpnProtocols = {"imap"};
+  auto options = client();
+  options.tls.dangerouslyAcceptAnyCertificate = true;
+  options.tls.alpnProtocols = {"h2"};
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  EXPECT_EQ(p.clientEvents.events,
+            (std::vector<std::string>{"error:SecurityError:SecurityProtocol", "close"}));
+}
+
 TEST_F(Tls, ExpiredCertificate) {
   CertSpec spec;
   spec.validFromDays = -10;
