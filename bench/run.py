@@ -20,12 +20,17 @@ import sys
 import time
 
 from benchlib import BUILD, ROOT, raise_nofile, rss_kib
+from chart import ratio_chart
 
 SERVERS = {
     "raw epoll": [os.path.join(BUILD, "bench", "raw_epoll_echo")],
     "Asio": [os.path.join(BUILD, "bench", "asio_echo")],
     "tcpsocket": [os.path.join(BUILD, "tools", "tcpsocket", "tcpsocket"), "listen", "--mode", "echo"],
 }
+# The same server on Asio's io_uring backend (CMake preset "uring"), when it has been built.
+URING = os.path.join(ROOT, "build", "uring", "tools", "tcpsocket", "tcpsocket")
+if os.path.exists(URING):
+    SERVERS["tcpsocket io_uring"] = [URING, "listen", "--mode", "echo"]
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 # name: (loadgen args, unit, how to turn (result, cpu seconds) into the server CPU figure)
 SCENARIOS = {
@@ -147,7 +152,9 @@ def write_report(args, names, results, idle):
              "loopback; each figure is the median of %d interleaved rounds of %g s after a 0.5 s warm-up." % (
                  args.rounds, args.seconds),
              "- servers: `bench/raw_epoll_echo` (the limit), `bench/asio_echo` (idiomatic Asio), "
-             "`tcpsocket listen --mode echo` (this project, default optimised build).",
+             "`tcpsocket listen --mode echo` (this project, default optimised build)%s." % (
+                 "; `tcpsocket io_uring`: the same on Asio's io_uring backend (preset `uring`)"
+                 if "tcpsocket io_uring" in names else ""),
              "", "## Server CPU per unit of work (lower is better; ratio to raw epoll)", "",
              "| scenario | unit | " + " | ".join(names) + " | tcpsocket / raw epoll |",
              "|---|---|" + "---|" * len(names) + "---|"]
@@ -172,6 +179,21 @@ def write_report(args, names, results, idle):
               "| p99 | %s | **%.2f** |" % (" | ".join("%.1f" % p99[n] for n in names), p99["tcpsocket"] / p99["raw epoll"])]
     kib = {n: med([m["kib_per_conn"] for m in idle[n]]) for n in names}
     acc = {n: med([m["accept_seconds"] for m in idle[n]]) for n in names}
+    rows = []
+    for scenario, (_, unit) in SCENARIOS.items():
+        figs = {n: med([m["cpu_figure"] for m in results[scenario][n]]) for n in names}
+        rows.append(("CPU: " + scenario, {n: figs[n] / figs["raw epoll"] for n in names}))
+    for scenario in SCENARIOS:
+        rates = {n: med([m["rate"] for m in results[scenario][n]]) for n in names}
+        rows.append(("throughput: " + scenario, {n: rates[n] / rates["raw epoll"] for n in names}))
+    rows.append(("ping-pong p50 latency", {n: p50[n] / p50["raw epoll"] for n in names}))
+    rows.append(("ping-pong p99 latency", {n: p99[n] / p99["raw epoll"] for n in names}))
+    rows.append(("RSS per idle connection", {n: kib[n] / kib["raw epoll"] for n in names}))
+    chart = os.path.join(os.path.dirname(args.out), "benchmarks.svg")
+    with open(chart, "w") as f:
+        f.write(ratio_chart(rows, names, "Every figure as a ratio to raw epoll (this run)"))
+    lines[lines.index("## Server CPU per unit of work (lower is better; ratio to raw epoll)"):0] = [
+        "![every figure as a ratio to raw epoll](benchmarks.svg)", ""]
     lines += ["", "## Idle connections (%d held)" % args.idle, "",
               "| figure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
               "| user-space RSS per idle connection (KiB) | %s |" % " | ".join("%.2f" % kib[n] for n in names),

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh default
+bash scripts/build.sh uring  # the same server on io_uring, measured next to it
 python3 bench/run.py "$@"
 {
   echo

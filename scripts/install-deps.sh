@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux procps
-  nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev)
+  nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev openssl ca-certificates liburing-dev)
 
 missing=()
 for p in "${packages[@]}"; do
