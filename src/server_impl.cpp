@@ -76,6 +76,7 @@ ServerImpl::ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& optio
       connectionOptions_(std::make_shared<const ConnectionOptions>(options.connection)),
       maxConnections_(options.maxConnections),
       maxPerAddress_(options.maxConnectionsPerAddress),
+      handlers_(options.handlers),
       secure_(options.useSecureTransport) {
   if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
     tls_ = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
@@ -164,7 +165,7 @@ void ServerImpl::acceptReady() {
       const std::string address = addressString(endpoint.address());
       if (refusedByAddressLimit(fd, address)) continue;
       if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_, connectionOptions_,
-                                        weak_from_this(), tls_, secure_)) {
+                                        weak_from_this(), tls_, secure_, handlers_)) {
         track(*impl);
         if (secure_) {
           handshaking_.insert(impl.get());  // handed out by connectionSecured()
@@ -232,6 +233,7 @@ void ServerImpl::stopListening() noexcept {
 
 void ServerImpl::release() {
   listeners_.clear();
+  handlers_.reset();  // accepted sockets keep their own reference
   self_.reset();
 }
 

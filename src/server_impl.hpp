@@ -76,9 +76,10 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::uint32_t maxPerAddress_;
   // Accepted sockets still open; they unregister themselves when they end (connectionEnded).
   std::unordered_set<SocketImpl*> connections_;
-  std::unordered_set<SocketImpl*> handshaking_;  // accepted TLS sockets not yet handed out
-  std::shared_ptr<const TlsContext> tls_;        // null: no TLS (not even STARTTLS)
-  bool secure_ = false;                          // TLS from the start
+  std::unordered_set<SocketImpl*> handshaking_;     // accepted TLS sockets not yet handed out
+  std::shared_ptr<const TlsContext> tls_;           // null: no TLS (not even STARTTLS)
+  std::shared_ptr<const SocketHandlers> handlers_;  // given to every accepted socket
+  bool secure_ = false;                             // TLS from the start
   std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
   bool pausedAtLimit_ = false;
   bool draining_ = false;

@@ -166,7 +166,8 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
                                               BinaryType binaryType,
                                               std::shared_ptr<const ConnectionOptions> options,
                                               std::weak_ptr<ConnectionOwner> owner,
-                                              std::shared_ptr<const TlsContext> tls, bool secure) {
+                                              std::shared_ptr<const TlsContext> tls, bool secure,
+                                              std::shared_ptr<const SocketHandlers> handlers) {
   auto s = std::make_shared<SocketImpl>(Private{}, loop, binaryType,
                                         secure ? ReadyState::Connecting : ReadyState::Open);
   std::error_code ec;
@@ -184,6 +185,7 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
   s->port_ = peer.port();
   s->self_ = s;
   s->accepted_ = true;
+  s->sharedHandlers_ = std::move(handlers);
   s->tlsContext_ = std::move(tls);
   s->beginOpen();
   if (secure) {
@@ -717,6 +719,7 @@ void SocketImpl::release() {
   if (auto owner = owner_.lock()) owner->connectionEnded(*this);
   owner_.reset();
   listeners_.clear();
+  sharedHandlers_.reset();
   self_.reset();
 }
 
@@ -728,6 +731,7 @@ void SocketImpl::abandon() noexcept {
   tls_.reset();
   socket_.reset();
   listeners_.clear();
+  sharedHandlers_.reset();
   auto last = std::move(self_);  // may destroy *this: nothing after this line
 }
 
@@ -735,9 +739,21 @@ void SocketImpl::emit(SocketEventType type, EventData data, ErrorInfo info) {
   TCPSocket target(shared_from_this());
   const TCPSocketEvent event{type, target, data, info.name, info.message};
   LoopCore* core = loop();
-  listeners_.dispatch(static_cast<int>(type), event, [core] {
+  auto report = [core] {
     if (core != nullptr) core->reportException(std::current_exception());
-  });
+  };
+  // Held by a local copy: a shared listener may close the socket, which releases them.
+  if (const auto shared = sharedHandlers_) {
+    const SocketEventHandler* handler = shared->forType(type);
+    if (handler != nullptr && *handler) {
+      try {
+        (*handler)(event);
+      } catch (...) {
+        report();
+      }
+    }
+  }
+  listeners_.dispatch(static_cast<int>(type), event, report);
 }
 
 }  // namespace tcpsocket::detail

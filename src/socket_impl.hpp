@@ -54,7 +54,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
                                            BinaryType binaryType,
                                            std::shared_ptr<const ConnectionOptions> options,
                                            std::weak_ptr<ConnectionOwner> owner,
-                                           std::shared_ptr<const TlsContext> tls, bool secure);
+                                           std::shared_ptr<const TlsContext> tls, bool secure,
+                                           std::shared_ptr<const SocketHandlers> handlers);
 
   const std::string& host() const noexcept { return host_; }
   std::uint16_t port() const noexcept { return port_; }
@@ -168,6 +169,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
   std::unique_ptr<TlsState> tls_;                 // null: not TLS (ssl is false)
   ListenerList<TCPSocketEvent> listeners_;
+  std::shared_ptr<const SocketHandlers> sharedHandlers_;  // the server's, run first; may be null
   std::shared_ptr<SocketImpl>
       self_;  // an open socket lives on without handles (as in the reference)
 };

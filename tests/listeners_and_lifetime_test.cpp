@@ -2,6 +2,8 @@
 // handles, and the loop's thread rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 #include "support/pair.hpp"
@@ -84,6 +86,49 @@ TEST_F(ListenersAndLifetime, ThrowingListenerIsReportedAndOthersStillRun) {
   EXPECT_TRUE(p.clientEvents.has("open")) << "the recorder, added earlier, still ran";
   p.client.send(std::string_view("still works"));
   ASSERT_TRUE(runUntil(loop, [&] { return p.serverEvents->received == "still works"; }));
+}
+
+// ServerSocketOptions::handlers: one set of listeners for every accepted socket, run before the
+// socket's own, with event.target naming the socket; released with the socket after `close`.
+TEST_F(ListenersAndLifetime, SharedHandlersRunFirstForEveryAcceptedSocket) {
+  std::vector<std::string> order;
+  auto handlers = std::make_shared<ts::SocketHandlers>();
+  handlers->ondata = [&](const ts::TCPSocketEvent& e) {
+    order.push_back("shared:" + std::string(std::get<std::string_view>(e.data)));
+    e.target.send(std::string_view("echo"));
+  };
+  handlers->onclose = [&](const ts::TCPSocketEvent&) { order.push_back("shared:close"); };
+  std::weak_ptr<ts::SocketHandlers> watch = handlers;
+  ts::ServerSocketOptions options;
+  options.localAddress = "127.0.0.1";
+  options.handlers = std::move(handlers);
+  auto listener = ts::TCPServerSocket::listen(loop, 0, options);
+  options.handlers.reset();  // the server holds them now
+  listener.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    e.socket.ondata([&](const ts::TCPSocketEvent&) { order.push_back("own"); });
+  });
+  RawConn first = RawConn::connectTo("127.0.0.1", listener.localPort());
+  RawConn second = RawConn::connectTo("127.0.0.1", listener.localPort());
+  first.writeAll("a");
+  ASSERT_TRUE(runUntil(loop, [&] {
+    first.pump();
+    return first.received() == "echo";
+  }));
+  EXPECT_EQ(order, (std::vector<std::string>{"shared:a", "own"}));
+  second.writeAll("b");
+  ASSERT_TRUE(runUntil(loop, [&] {
+    second.pump();
+    return second.received() == "echo";
+  }));
+  EXPECT_EQ(order, (std::vector<std::string>{"shared:a", "own", "shared:b", "own"}))
+      << "the same handlers serve every accepted socket";
+  first.close();
+  second.close();
+  listener.close();
+  ASSERT_TRUE(
+      runUntil(loop, [&] { return std::count(order.begin(), order.end(), "shared:close") == 2; }));
+  EXPECT_TRUE(runUntil(loop, [&] { return watch.expired(); }))
+      << "released by the server and by every socket after its close";
 }
 
 TEST_F(ListenersAndLifetime, OpenSocketLivesOnWithoutHandlesAndIsFreedAfterClose) {

@@ -61,6 +61,37 @@ struct TCPServerSocketEvent {
 using SocketEventHandler = std::function<void(const TCPSocketEvent&)>;
 using ServerEventHandler = std::function<void(const TCPServerSocketEvent&)>;
 
+/// Beyond the reference: listeners shared by many sockets — every socket a server accepts
+/// (ServerSocketOptions::handlers) — held once instead of once per socket, which matters when
+/// connections are many and mostly idle. They run before the socket's own listeners, as if
+/// registered first, and cannot be removed from one socket; `event.target` says which socket.
+/// Empty members are skipped.
+struct SocketHandlers {
+  SocketEventHandler ondata;
+  SocketEventHandler ondrain;
+  SocketEventHandler onerror;
+  SocketEventHandler onclose;
+  SocketEventHandler onend;
+
+  const SocketEventHandler* forType(SocketEventType type) const noexcept {
+    switch (type) {
+      case SocketEventType::Data:
+        return &ondata;
+      case SocketEventType::Drain:
+        return &ondrain;
+      case SocketEventType::Error:
+        return &onerror;
+      case SocketEventType::Close:
+        return &onclose;
+      case SocketEventType::End:
+        return &onend;
+      case SocketEventType::Open:
+        break;  // accepted sockets never get `open`
+    }
+    return nullptr;
+  }
+};
+
 /// Returned by addEventListener; pass it to removeEventListener.
 using ListenerId = std::uint64_t;
 

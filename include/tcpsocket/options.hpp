@@ -11,6 +11,7 @@
 namespace tcpsocket {
 
 class AppPolicy;
+struct SocketHandlers;
 
 /// How received data is handed to `data` listeners (fixed when the socket is created).
 enum class BinaryType {
@@ -142,6 +143,9 @@ struct ServerSocketOptions {
   /// At most this many open connections from one remote address (0: no limit); one more is
   /// accepted and reset at once, without a `connect` event.
   std::uint32_t maxConnectionsPerAddress = 0;
+  /// Listeners every accepted socket runs before its own (see SocketHandlers in events.hpp): one
+  /// shared copy instead of one per connection. Null: none.
+  std::shared_ptr<const SocketHandlers> handlers{};
   /// SO_REUSEPORT: several listeners (one per process or per loop) share one port and the kernel
   /// spreads incoming connections among them, as nginx workers do.
   bool reusePort = false;

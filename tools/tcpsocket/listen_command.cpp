@@ -24,9 +24,8 @@ constexpr std::size_t kMaxLine = 64 * 1024;            // a longer chat line is 
 constexpr std::uint64_t kChatBacklogLimit = 1u << 20;  // a chat reader this far behind is cut off
 constexpr auto kShutdownDeadline = 4000ms;             // then whatever is left is reset
 
-struct Connection {
+struct ChatMember {
   TCPSocket socket;
-  bool paused = false;  // suspended until our output drains
   std::string partialLine;
 };
 
@@ -50,6 +49,7 @@ class Server {
     serverOptions.useSecureTransport = !options_.tlsCert.empty();
     serverOptions.tls.certificateChain.file = options_.tlsCert;
     serverOptions.tls.privateKey.file = options_.tlsKey;
+    serverOptions.handlers = sharedHandlers();
     server_ = TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
@@ -78,43 +78,44 @@ class Server {
   }
 
  private:
-  void accept(TCPSocket socket) {
-    const std::uint64_t id = ++lastId_;
-    connections_.emplace(id, Connection{socket, false, {}});
-    log_("connection from " + hostPort(socket.host(), socket.port()));
-    socket.ondata(
-        [this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
-    socket.ondrain([this, id](const TCPSocketEvent&) { drained(id); });
-    if (verbose_) {  // one listener fewer per connection otherwise: idle connections are many
-      socket.onerror([this](const TCPSocketEvent& e) {
+  // Echo and discard keep nothing per connection: these listeners are shared by every accepted
+  // socket (idle connections are many). Echo's brake needs no state either: a send() that returns
+  // false suspends the socket, so no further `data` comes before the `drain` that resumes it.
+  std::shared_ptr<const SocketHandlers> sharedHandlers() {
+    auto h = std::make_shared<SocketHandlers>();
+    if (options_.mode == Mode::Echo) {
+      h->ondata = [](const TCPSocketEvent& e) {
+        if (!e.target.send(std::get<ArrayBuffer>(e.data))) e.target.suspend();
+      };
+      h->ondrain = [](const TCPSocketEvent& e) { e.target.resume(); };
+    }
+    if (verbose_) {
+      h->onerror = [this](const TCPSocketEvent& e) {
         log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
-      });
+      };
+      h->onclose = [this](const TCPSocketEvent& e) {
+        log_("closed " + hostPort(e.target.host(), e.target.port()));
+      };
     }
-    socket.onclose([this, id](const TCPSocketEvent& e) {
-      log_("closed " + hostPort(e.target.host(), e.target.port()));
-      connections_.erase(id);
+    return h;
+  }
+
+  void accept(TCPSocket socket) {
+    log_("connection from " + hostPort(socket.host(), socket.port()));
+    if (options_.mode != Mode::Chat) return;
+    const std::uint64_t id = ++lastId_;
+    members_.emplace(id, ChatMember{socket, {}});
+    socket.ondata([this, id](const TCPSocketEvent& e) {
+      relayLines(id, members_.at(id), std::get<ArrayBuffer>(e.data));
     });
+    socket.onclose([this, id](const TCPSocketEvent&) { members_.erase(id); });
   }
 
-  void received(std::uint64_t id, ArrayBuffer bytes) {
-    Connection& c = connections_.at(id);
-    switch (options_.mode) {
-      case Mode::Discard:
-        return;
-      case Mode::Echo:
-        if (!c.socket.send(bytes) && !c.paused) pause(c);
-        return;
-      case Mode::Chat:
-        relayLines(id, c, bytes);
-        return;
-    }
-  }
-
-  void relayLines(std::uint64_t from, Connection& c, ArrayBuffer bytes) {
+  void relayLines(std::uint64_t from, ChatMember& c, ArrayBuffer bytes) {
     for (const std::uint8_t byte : bytes) {
       c.partialLine.push_back(static_cast<char>(byte));
       if (byte != '\n' && c.partialLine.size() < kMaxLine) continue;
-      for (auto& [id, other] : connections_) {
+      for (auto& [id, other] : members_) {
         if (id == from || other.socket.readyState() != ReadyState::Open) continue;
         if (other.socket.bufferedAmount() > kChatBacklogLimit) {
           log_("cutting off a chat reader that fell too far behind");
@@ -127,18 +128,6 @@ class Server {
     }
   }
 
-  void pause(Connection& c) {
-    c.paused = true;
-    c.socket.suspend();
-  }
-
-  void drained(std::uint64_t id) {
-    auto it = connections_.find(id);
-    if (it == connections_.end() || !it->second.paused) return;
-    it->second.paused = false;
-    it->second.socket.resume();
-  }
-
   EventLoop& loop_;
   ListenOptions options_;
   bool verbose_;
@@ -146,7 +135,7 @@ class Server {
   std::function<void()> stopAll_;
   bool failed_ = false;
   TCPServerSocket server_;
-  std::unordered_map<std::uint64_t, Connection> connections_;
+  std::unordered_map<std::uint64_t, ChatMember> members_;  // chat only
   std::uint64_t lastId_ = 0;
 };
 
