@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -90,7 +91,8 @@ void TlsContext::configureTrust() {
     context_.set_verify_mode(asio::ssl::verify_none, ec);
     return;
   }
-  if (role_ == TlsRole::Server && trusted.empty()) {
+  const std::string& directory = options_.trustedCertificateDirectory;
+  if (role_ == TlsRole::Server && trusted.empty() && directory.empty()) {
     throw TLSConfigurationError(
         "requireClientCertificate needs trustedCertificates: the CAs that issue client "
         "certificates");
@@ -103,7 +105,16 @@ void TlsContext::configureTrust() {
     context_.add_certificate_authority(bytesOf(trusted.pem), ec);
     if (ec) configError("cannot read trustedCertificates PEM", ec);
   }
-  if (trusted.empty()) {
+  if (!directory.empty()) {
+    // OpenSSL reads such a directory lazily, file by file: check now that it is one at all.
+    if (!std::filesystem::is_directory(directory, ec)) {
+      throw TLSConfigurationError("trustedCertificateDirectory \"" + directory +
+                                  "\" is not a directory");
+    }
+    context_.add_verify_path(directory, ec);
+    if (ec) configError("cannot use trustedCertificateDirectory \"" + directory + "\"", ec);
+  }
+  if (trusted.empty() && directory.empty()) {
     context_.set_default_verify_paths(ec);
     if (ec) configError("cannot load the system's trusted certificates", ec);
   }

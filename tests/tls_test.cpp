@@ -3,6 +3,11 @@
 // data with backpressure. Certificates are made at test time (support/test_certs.hpp).
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "support/pair.hpp"
 #include "support/test_certs.hpp"
@@ -161,6 +166,26 @@ TEST_F(Tls, SystemStoreDoesNotTrustATestCa) {
   EXPECT_EQ(clientEventsAgainst(ca->issue(), options),
             (std::vector<std::string>{
                 "error:SecurityUntrustedCertificateIssuerError:SecurityCertificate", "close"}));
+}
+
+TEST_F(Tls, TrustedCertificateDirectory) {
+  char pattern[] = "/tmp/tcpsocket-ca-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  auto options = client();
+  options.tls.trustedCertificates = {};
+  options.tls.trustedCertificateDirectory = dir;
+  EXPECT_EQ(clientEventsAgainst(ca->issue(), options),
+            (std::vector<std::string>{
+                "error:SecurityUntrustedCertificateIssuerError:SecurityCertificate", "close"}))
+      << "an empty directory trusts nothing";
+  const std::string path = dir + "/" + hashedFileName(ca->certificatePem());
+  std::ofstream(path) << ca->certificatePem();
+  options.tls.serverName = "localhost";  // another context: OpenSSL caches directory lookups
+  EXPECT_EQ(clientEventsAgainst(ca->issue(), options), (std::vector<std::string>{"open", "close"}));
+  std::remove(path.c_str());
+  ::rmdir(dir.c_str());
+  options.tls.trustedCertificateDirectory = dir + "-missing";
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, options), ts::TLSConfigurationError);
 }
 
 TEST_F(Tls, DangerousOptOutAcceptsAnything) {

@@ -81,6 +81,9 @@ struct TlsOptions {
   /// Certificate authorities to trust instead of the system store (clients), or the ones that
   /// issue client certificates (servers with requireClientCertificate).
   PemSource trustedCertificates{};
+  /// A directory of trusted CA certificates named by subject hash (`openssl rehash` / c_rehash
+  /// layout, like /etc/ssl/certs), used with or instead of trustedCertificates.
+  std::string trustedCertificateDirectory{};
   /// Our own certificate chain (leaf first) and its private key: required to accept TLS
   /// connections, optional for clients (a client certificate).
   PemSource certificateChain{};

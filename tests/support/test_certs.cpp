@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 
@@ -125,6 +126,13 @@ Credentials TestCa::selfSigned(const CertSpec& spec) {
   Cert cert = makeCert(key.get(), "tcpsocket self-signed", nullptr, nullptr, spec.validFromDays,
                        spec.validToDays, false, &spec);
   return {pemOf(cert.get()), pemOf(key.get())};
+}
+
+std::string hashedFileName(const std::string& certificatePem) {
+  Cert cert = parse(certificatePem);
+  char name[16];
+  std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(cert.get()));
+  return name;
 }
 
 std::string publicKeyPin(const std::string& certificatePem) {

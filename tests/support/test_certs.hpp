@@ -34,6 +34,9 @@ class TestCa {
   Credentials ca_;
 };
 
+/// The file name OpenSSL looks for in a hashed CA directory: "<subject hash>.0".
+std::string hashedFileName(const std::string& certificatePem);
+
 /// "sha256/<base64>" of a certificate's public key (TlsOptions::pinnedPublicKeys).
 std::string publicKeyPin(const std::string& certificatePem);
 
