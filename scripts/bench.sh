@@ -2,7 +2,8 @@
 # Sets everything up on a fresh Debian 12 machine, builds, runs every benchmark and writes
 # docs/benchmarks.md: the side-by-side echo run (bench/run.py, about 5 minutes), the many-idle-
 # connections run (bench/c100k.py, about 1 minute), TLS next to plain (bench/tls_bench.py, about
-# 1 minute), the micro-benchmarks and the notes.
+# 1 minute), accept strategies over loops (bench/accept_bench.py, about 1 minute), the
+# micro-benchmarks and the notes.
 # Arguments go to bench/run.py (e.g. --rounds 5 --seconds 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,10 @@ python3 bench/run.py "$@"
   echo "## TLS next to plain TCP"
   echo
   python3 bench/tls_bench.py
+  echo
+  echo "## Spreading connections over loops"
+  echo
+  python3 bench/accept_bench.py
   echo
   echo "## Micro-benchmarks (hot paths)"
   echo

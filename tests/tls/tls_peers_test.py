@@ -352,23 +352,24 @@ class StartTlsWithPython(unittest.TestCase):
         self.addCleanup(p.stop)
         return p, int(p.wait_for(r"listening on (\d+)").group(1))
 
-    def test_python_client_upgrades_against_our_server(self):
-        _, port = self.start_our_server()
+    def plaintext_preamble(self):
+        """Our STARTTLS server, a raw client past its greeting and STARTTLS: (server, socket)."""
+        proc, port = self.start_our_server()
         raw = socket.create_connection(("127.0.0.1", port), timeout=15)
         self.assertEqual(raw.recv(100), b"220 ready\r\n")
         raw.sendall(b"STARTTLS\r\n")
         self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        return proc, raw
+
+    def test_python_client_upgrades_against_our_server(self):
+        _, raw = self.plaintext_preamble()
         context = ssl.create_default_context(cafile=path("ca.pem"))
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
             tls.sendall(b"echo me\r\n")
             self.assertEqual(tls.recv(100), b"echo me\r\n")
 
     def test_plaintext_injected_after_starttls_is_not_delivered(self):
-        proc, port = self.start_our_server()
-        raw = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.assertEqual(raw.recv(100), b"220 ready\r\n")
-        raw.sendall(b"STARTTLS\r\n")
-        self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        proc, raw = self.plaintext_preamble()
         raw.sendall(b"RSET\r\nMAIL FROM:<attacker@example.test>\r\n")  # plaintext, not TLS
         raw.settimeout(10)
         got = read_until_end(raw)
