@@ -2,6 +2,7 @@
 // error names (reference §6.1), pins, ALPN, client certificates, handshake deadlines, and bulk
 // data with backpressure. Certificates are made at test time (support/test_certs.hpp).
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -291,6 +292,27 @@ TEST_F(Tls, BackpressureCountsApplicationBytes) {
   }));
   EXPECT_EQ(p.clientEvents.bufferedAtDrain, std::vector<std::uint64_t>{0});
   EXPECT_EQ(p.serverEvents->received, chunk);
+}
+
+// Records that wait in the kernel when reading resumes are all read, though no new data arrives
+// to raise readiness: a TLS read returns at most one record, so a short read does not mean the
+// kernel's queue is empty.
+TEST_F(Tls, RecordsQueuedWhileSuspendedAreAllReadAfterResume) {
+  Pair p(loop, server(ca->issue()), client(), "127.0.0.1");
+  p.waitConnected();
+  p.server.suspend();
+  const std::string payload(60 * 1024, 'r');  // four records: fits in the receive queue
+  p.client.send(payload);
+  int pending = 0;
+  ASSERT_TRUE(runUntil(loop, [&] {  // everything is in the server's receive queue, nothing moves
+    ::ioctl(p.server.nativeHandle(), FIONREAD, &pending);
+    return p.client.bufferedAmount() == 0 && pending > static_cast<int>(payload.size());
+  }));
+  p.server.resume();
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return p.serverEvents->received.size() >= payload.size(); }, 5s))
+      << p.serverEvents->received.size() << " of " << payload.size() << " bytes read";
+  EXPECT_EQ(p.serverEvents->received, payload);
 }
 
 // 100 MiB through a TLS echo server and back, byte-exact, with send()/drain and suspend/resume
