@@ -12,6 +12,7 @@
 
 #include "support/pair.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_peer.hpp"
 
 namespace test {
 namespace {
@@ -89,6 +90,33 @@ TEST_F(Tls, BareFinAfterTheHandshakeIsAClose) {
   ASSERT_EQ(::shutdown(p.server.nativeHandle(), SHUT_WR), 0);  // FIN under TLS's feet
   ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
   EXPECT_EQ(p.clientEvents.events, (std::vector<std::string>{"open", "close"}));
+}
+
+// A FIN in the middle of a record is a truncated stream, not a close.
+TEST_F(Tls, FinInTheMiddleOfARecordIsNetworkInterrupt) {
+  RawListener rawServer;
+  auto socket = ts::TCPSocket::open(loop, "127.0.0.1", rawServer.port(), client());
+  Recorder events(socket);
+  std::unique_ptr<TlsPeer> peer;
+  const Credentials leaf = ca->issue();
+  ASSERT_TRUE(runUntil(loop, [&] {
+    if (!peer) {
+      const int fd = rawServer.tryAccept();
+      if (fd >= 0) peer = std::make_unique<TlsPeer>(fd, leaf);
+    }
+    if (peer) peer->pump();
+    return events.has("open");
+  }));
+  peer->write("whole record");
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer->pump();
+    return events.received == "whole record";
+  }));
+  peer->truncateMidRecord(std::string(1000, 'x'));
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events,
+            (std::vector<std::string>{"open", "error:NetworkInterruptError:Network", "close"}));
+  EXPECT_EQ(events.received, "whole record") << "nothing of the cut record is delivered";
 }
 
 TEST_F(Tls, HostNamesAreVerifiedToo) {

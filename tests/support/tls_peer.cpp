@@ -47,8 +47,8 @@ TlsPeer::TlsPeer(int fd, const Credentials& credentials) : state_(std::make_uniq
   SSL_CTX_use_PrivateKey(state_->ctx, key);
   X509_free(cert);
   EVP_PKEY_free(key);
-  SSL_CTX_set_mode(state_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_mode(state_->ctx,
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   state_->ssl = SSL_new(state_->ctx);
   SSL_set_fd(state_->ssl, fd);
   SSL_set_accept_state(state_->ssl);
@@ -109,6 +109,19 @@ void TlsPeer::pump() {
 void TlsPeer::write(const std::string& data) { state_->outgoing += data; }
 
 void TlsPeer::shutdownWrite() { state_->finWanted = true; }
+
+void TlsPeer::truncateMidRecord(const std::string& data) {
+  State& s = *state_;
+  BIO* capture = BIO_new(BIO_s_mem());
+  SSL_set0_wbio(s.ssl, capture);  // the record goes to memory instead of the socket
+  SSL_write(s.ssl, data.data(), static_cast<int>(data.size()));
+  char* record = nullptr;
+  const long length = BIO_get_mem_data(capture, &record);
+  if (::send(s.fd, record, static_cast<std::size_t>(length / 2), MSG_NOSIGNAL) != length / 2) {
+    failed_ = true;
+  }
+  ::shutdown(s.fd, SHUT_WR);
+}
 
 void TlsPeer::reset() {
   linger l{1, 0};

@@ -25,6 +25,8 @@ class TlsPeer {
   void shutdownWrite();
   /// Closes with RST.
   void reset();
+  /// Sends the first half of one TLS record carrying `data`, then FIN: a stream cut mid-record.
+  void truncateMidRecord(const std::string& data);
 
   bool handshakeDone() const;
   const std::string& received() const { return received_; }
