@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import BUILD, ROOT, raise_nofile, rss_kib
+from benchlib import BUILD, ROOT, cpu_seconds, raise_nofile, rss_kib
 from chart import ratio_chart
 
 SERVERS = {
@@ -39,12 +39,6 @@ SCENARIOS = {
     "bulk 64 KiB, 4 conns": (["bulk", "--conns", "4", "--size", "65536"], "ms CPU/GB"),
     "connect + 1 B echo + close, 50 parallel": (["connect", "--conns", "50"], "µs CPU/conn"),
 }
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start(name):

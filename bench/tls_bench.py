@@ -21,16 +21,10 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import BUILD, raise_nofile, rss_kib
+from benchlib import BUILD, cpu_seconds, raise_nofile, rss_kib
 
 TCPSOCKET = os.path.join(BUILD, "tools", "tcpsocket", "tcpsocket")
 MAKE_CERTS = os.path.join(BUILD, "tests", "make_test_certs")
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Server:

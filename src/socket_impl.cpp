@@ -277,22 +277,26 @@ void SocketImpl::readReady() {
   scheduleRead();
 }
 
-SocketImpl::IoResult SocketImpl::readSome(std::uint8_t* buffer, std::size_t capacity) {
-  if (tls_) {
-    const TlsResult r = tls_->session->read(buffer, capacity);
-    switch (r.status) {
-      case TlsStatus::Done:
-        return {Step::Progress, r.bytes};
-      case TlsStatus::WantRead:
-        return {Step::WaitRead};
-      case TlsStatus::WantWrite:
-        return {Step::WaitWrite};
-      case TlsStatus::Closed:
-        return {Step::End};
-      case TlsStatus::Failed:
-        return {Step::Failed, 0, r.error};
-    }
+// What a TLS read or write result means for the socket. A write finding the stream ended is a
+// failure (EPIPE), as a plain write would be.
+SocketImpl::IoResult SocketImpl::fromTls(const TlsResult& r, bool writing) noexcept {
+  switch (r.status) {
+    case TlsStatus::Done:
+      return {Step::Progress, r.bytes};
+    case TlsStatus::WantRead:
+      return {Step::WaitRead};
+    case TlsStatus::WantWrite:
+      return {Step::WaitWrite};
+    case TlsStatus::Closed:
+      return writing ? IoResult{Step::Failed, 0, classifyErrno(EPIPE)} : IoResult{Step::End};
+    case TlsStatus::Failed:
+      break;
   }
+  return {Step::Failed, 0, r.error};
+}
+
+SocketImpl::IoResult SocketImpl::readSome(std::uint8_t* buffer, std::size_t capacity) {
+  if (tls_) return fromTls(tls_->session->read(buffer, capacity), false);
   for (;;) {
     const ssize_t n = sys::ops().recv(socket_->native_handle(), buffer, capacity, kRecvFlags);
     if (n > 0) return {Step::Progress, static_cast<std::size_t>(n)};
@@ -355,14 +359,12 @@ SocketImpl::IoResult SocketImpl::writeNow(const std::uint8_t* data, std::size_t 
   IoResult result{Step::Progress};
   if (tls_) {
     while (result.bytes < size) {
-      const TlsResult r = tls_->session->write(data + result.bytes, size - result.bytes);
-      if (r.status == TlsStatus::Done) {
-        result.bytes += r.bytes;
-        continue;
-      }
-      result.step = r.status == TlsStatus::WantRead ? Step::WaitRead : Step::WaitWrite;
-      if (r.status == TlsStatus::Failed) failLater(r.error);
-      if (r.status == TlsStatus::Closed) failLater(classifyErrno(EPIPE));
+      const IoResult r =
+          fromTls(tls_->session->write(data + result.bytes, size - result.bytes), true);
+      result.bytes += r.bytes;
+      if (r.step == Step::Progress) continue;
+      result.step = r.step;
+      if (r.step == Step::Failed) failLater(r.error);
       break;
     }
   } else {
@@ -461,27 +463,17 @@ SocketImpl::IoResult SocketImpl::writeSome() {
   iovec iov[WriteQueue::kMaxIov];
   if (tls_ && tls_->session) {
     queue_.gather(iov, 1);
-    const TlsResult r =
-        tls_->session->write(static_cast<const std::uint8_t*>(iov[0].iov_base), iov[0].iov_len);
-    switch (r.status) {
-      case TlsStatus::Done:
-        queue_.consume(r.bytes);
-        return {Step::Progress, r.bytes};
-      case TlsStatus::WantWrite:
-        return {Step::WaitWrite};
-      case TlsStatus::WantRead:
-        return {Step::WaitRead};
-      case TlsStatus::Closed:
-        return {Step::Failed, 0, classifyErrno(EPIPE)};
-      case TlsStatus::Failed:
-        return {Step::Failed, 0, r.error};
-    }
+    const IoResult r = fromTls(
+        tls_->session->write(static_cast<const std::uint8_t*>(iov[0].iov_base), iov[0].iov_len),
+        true);
+    queue_.consume(r.bytes);
+    return r;
   }
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = static_cast<std::size_t>(queue_.gather(iov, WriteQueue::kMaxIov));
   // Before a STARTTLS handshake only the bytes queued before upgradeToSecure() go out.
-  std::uint64_t limit = tls_ ? tls_->plainBefore : UINT64_MAX;
+  const std::uint64_t limit = tls_ ? tls_->plainBefore : UINT64_MAX;
   std::size_t offered = 0;
   for (std::size_t i = 0; i < msg.msg_iovlen; ++i) {
     iov[i].iov_len = std::min<std::uint64_t>(iov[i].iov_len, limit - offered);

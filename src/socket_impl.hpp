@@ -110,6 +110,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
     std::size_t bytes = 0;
     ErrorInfo error{};
   };
+  static IoResult fromTls(const TlsResult& r, bool writing) noexcept;
   IoResult readSome(std::uint8_t* buffer, std::size_t capacity);
   IoResult writeSome();
   IoResult writeNow(const std::uint8_t* data, std::size_t size);
