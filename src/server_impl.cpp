@@ -288,23 +288,45 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
   }
 }
 
-void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done) {
+// A connection is closed only once it has gone quiet: closing at once would throw away what its
+// peer has sent and the kernel has already acknowledged, and then end with a clean FIN, so the
+// peer could not tell that it lost data. What is still busy at the deadline is reset instead.
+void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done,
+                       std::chrono::milliseconds quietPeriod) {
   checkThread();
   if (done) drainDone_.push_back(std::move(done));
   if (draining_) return;  // the drain under way calls this `done` too
   draining_ = true;
   if (!self_) self_ = shared_from_this();  // alive until the drain is over, even if closed
   stopListening();
-  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
-    s->close();
+  // Sockets still in their TLS handshake were never handed out and have nothing to lose.
+  for (SocketImpl* s : std::vector<SocketImpl*>(handshaking_.begin(), handshaking_.end())) {
+    s->abort();
   }
   if (connections_.empty()) {
     asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
     return;
   }
+  for (SocketImpl* s : connections_) s->watchQuiet();
+  quietPeriod_ = std::max(quietPeriod, std::chrono::milliseconds(1));
+  closeQuietConnections();
   drainTimer_ = std::make_unique<asio::steady_timer>(loop()->io(), deadline);
   drainTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->abortConnections();
+  });
+}
+
+// Polled a few times per quiet period: one timer for the server, nothing per read or write.
+void ServerImpl::closeQuietConnections() {
+  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
+    if (s->quietFor(quietPeriod_)) s->close();
+  }
+  if (connections_.empty() || !draining_) return;
+  if (!quietTimer_) quietTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
+  quietTimer_->expires_after(std::clamp(quietPeriod_ / 4, std::chrono::milliseconds(1),
+                                        std::chrono::milliseconds(50)));
+  quietTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec && self->draining_) self->closeQuietConnections();
   });
 }
 
@@ -312,6 +334,7 @@ void ServerImpl::finishDrain() {
   if (!draining_) return;
   draining_ = false;
   if (drainTimer_) drainTimer_->cancel();
+  if (quietTimer_) quietTimer_->cancel();
   auto callbacks = std::move(drainDone_);
   drainDone_.clear();
   for (auto& done : callbacks) {
@@ -343,6 +366,7 @@ void ServerImpl::abandon() noexcept {
   connections_.clear();  // abandoned with the loop too; never dereferenced again
   handshaking_.clear();
   drainTimer_.reset();
+  quietTimer_.reset();
   drainDone_.clear();
   listening_ = false;
   backoffTimer_.reset();

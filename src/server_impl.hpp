@@ -39,7 +39,8 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::uint16_t localPort() const noexcept { return localPort_; }
   int nativeHandle() noexcept;
   void close();
-  void drain(std::chrono::milliseconds deadline, std::function<void()> done);
+  void drain(std::chrono::milliseconds deadline, std::function<void()> done,
+             std::chrono::milliseconds quietPeriod);
   void abortConnections();
   ServerStats stats() const noexcept;
   void checkThread() const;
@@ -61,6 +62,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   void track(SocketImpl& socket);
   void handOut(std::shared_ptr<SocketImpl> impl);
   void stopListening() noexcept;
+  void closeQuietConnections();
   void finishDrain();
   void died(int err);
   void release();
@@ -84,7 +86,9 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   bool pausedAtLimit_ = false;
   bool draining_ = false;
   std::vector<std::function<void()>> drainDone_;
-  std::unique_ptr<asio::steady_timer> drainTimer_;
+  std::unique_ptr<asio::steady_timer> drainTimer_;  // the deadline
+  std::unique_ptr<asio::steady_timer> quietTimer_;  // looks for connections gone quiet
+  std::chrono::milliseconds quietPeriod_{0};
   ServerStats stats_;
   std::uint16_t localPort_ = 0;
   bool listening_ = false;

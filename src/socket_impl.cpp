@@ -1,5 +1,6 @@
 #include "socket_impl.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -321,7 +322,8 @@ void SocketImpl::peerEnded() {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t counted) {
+bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t counted,
+                      const std::shared_ptr<const void>* owner) {
   checkThread();
   if (state_ != ReadyState::Open) {
     throw InvalidStateError("send() needs readyState \"open\", but it is \"" +
@@ -344,7 +346,11 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
     return false;
   }
   if (written < size) {
-    queue_.push(data + written, size - written);
+    if (owner != nullptr) {
+      queue_.pushShared(data + written, size - written, *owner);
+    } else {
+      queue_.push(data + written, size - written);
+    }
     // Nothing to arm while STARTTLS is pending (handshakeDone() writes) or OpenSSL waits to read.
     if (!tlsPending() && !(tls_ && tls_->writeWaitsRead)) waitToWrite(now.step);
   } else if (full && queue_.empty()) {
@@ -638,7 +644,21 @@ void SocketImpl::abort() {
 // for the remainder, so a busy socket costs no timer operation per read or write.
 
 void SocketImpl::noteActivity() noexcept {
-  if (settings().idleTimeout.count() > 0) lastActivity_ = std::chrono::steady_clock::now();
+  if (watchingQuiet_ || settings().idleTimeout.count() > 0) {
+    lastActivity_ = std::chrono::steady_clock::now();
+  }
+}
+
+void SocketImpl::watchQuiet() noexcept {
+  watchingQuiet_ = true;
+  lastActivity_ = std::chrono::steady_clock::now();  // what arrives right after counts too
+}
+
+bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
+  if (state_ != ReadyState::Open || !queue_.empty() || writeArmed_ || tlsPending()) return false;
+  if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
+  int unread = 0;  // bytes the kernel holds for us that nobody has read (a suspended socket)
+  return ::ioctl(socket_->native_handle(), FIONREAD, &unread) == 0 && unread == 0;
 }
 
 void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {

@@ -66,8 +66,10 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool ssl() const noexcept { return tls_ != nullptr; }
   std::string alpnProtocol() const;
 
-  /// Sends `size` bytes, counting `counted` of them for the full-buffer rule.
-  bool send(const std::uint8_t* data, std::size_t size, std::uint64_t counted);
+  /// Sends `size` bytes, counting `counted` of them for the full-buffer rule. With `owner`, a
+  /// rest the kernel refuses is referenced (kept alive by *owner) instead of copied.
+  bool send(const std::uint8_t* data, std::size_t size, std::uint64_t counted,
+            const std::shared_ptr<const void>* owner = nullptr);
   void suspend();
   void resume();
   void close();
@@ -75,6 +77,11 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void halfClose();
   /// Closes with RST now: queued data is discarded, the peer sees a reset; `close` follows.
   void abort();
+  /// From now on, note when bytes move, for quietFor() (a draining server asks it).
+  void watchQuiet() noexcept;
+  /// Open, nothing queued or unread (our queue, the kernel's receive queue), and no byte moved
+  /// for `period`: closing now loses nothing the peer has sent or is owed.
+  bool quietFor(std::chrono::milliseconds period) noexcept;
   /// STARTTLS (reference §4.3, and on accepted sockets with the server's credentials).
   void upgradeToSecure();
   void checkThread() const;
@@ -147,7 +154,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   // Shared by a server's sockets; null means the defaults (read it through settings()).
   std::shared_ptr<const ConnectionOptions> options_;
   std::weak_ptr<ConnectionOwner> owner_;
-  std::chrono::steady_clock::time_point lastActivity_{};  // kept only with an idle timeout
+  // Kept only with an idle timeout, or while a draining server watches for quiet.
+  std::chrono::steady_clock::time_point lastActivity_{};
   // The connect deadline while connecting, the linger bound after close; null when neither runs.
   std::unique_ptr<asio::steady_timer> timer_;
   std::string host_;
@@ -166,6 +174,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried
   bool resetOnClose_ = false;       // abort(): the close sends RST
   bool accepted_ = false;           // made by a server (TLS role: server)
+  bool watchingQuiet_ = false;      // watchQuiet() was called: stamp lastActivity_
   WriteQueue queue_;
   std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
   std::unique_ptr<TlsState> tls_;                 // null: not TLS (ssl is false)

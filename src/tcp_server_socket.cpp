@@ -34,8 +34,9 @@ TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
 }
 
 std::uint16_t TCPServerSocket::localPort() const { return impl().localPort(); }
-void TCPServerSocket::drain(std::chrono::milliseconds deadline, std::function<void()> done) {
-  impl().drain(deadline, std::move(done));
+void TCPServerSocket::drain(std::chrono::milliseconds deadline, std::function<void()> done,
+                            std::chrono::milliseconds quietPeriod) {
+  impl().drain(deadline, std::move(done), quietPeriod);
 }
 void TCPServerSocket::abortConnections() { impl().abortConnections(); }
 ServerStats TCPServerSocket::stats() const { return impl().stats(); }

@@ -76,6 +76,10 @@ bool TCPSocket::send(ArrayBuffer data, std::uint32_t byteOffset,
   return impl().send(data.data() + offset, static_cast<std::size_t>(size), counted);
 }
 
+bool TCPSocket::sendShared(ArrayBuffer data, std::shared_ptr<const void> owner) {
+  return impl().send(data.data(), data.size(), data.size(), &owner);
+}
+
 void TCPSocket::suspend() { impl().suspend(); }
 void TCPSocket::resume() { impl().resume(); }
 void TCPSocket::close() { impl().close(); }

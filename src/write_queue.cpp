@@ -10,9 +10,9 @@ void WriteQueue::push(const std::uint8_t* data, std::size_t size) {
     if (chunks_.size() > head_) {
       Chunk& tail = chunks_.back();
       const std::size_t room = tail.capacity - tail.end;
-      if (room > 0) {
+      if (room > 0) {  // only a copy has room: a shared block's capacity is its size
         const std::size_t n = std::min(room, size);
-        std::memcpy(tail.data.get() + tail.end, data, n);
+        std::memcpy(tail.copy.get() + tail.end, data, n);
         tail.end += static_cast<std::uint32_t>(n);
         bytes_ += n;
         data += n;
@@ -20,11 +20,23 @@ void WriteQueue::push(const std::uint8_t* data, std::size_t size) {
         continue;
       }
     }
-    // Small sends share a packing chunk; a large one gets a chunk of its own size (capped so a
-    // chunk's offsets fit in 32 bits).
-    const std::size_t capacity = std::clamp<std::size_t>(size, kPackCapacity, 1u << 30);
-    chunks_.push_back(Chunk{std::make_unique_for_overwrite<std::uint8_t[]>(capacity), 0, 0,
+    // Small sends share a packing chunk; a large one gets a chunk of its own size.
+    const std::size_t capacity = std::clamp<std::size_t>(size, kPackCapacity, kMaxChunk);
+    auto copy = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+    const std::uint8_t* base = copy.get();
+    chunks_.push_back(Chunk{std::move(copy), nullptr, base, 0, 0,
                             static_cast<std::uint32_t>(capacity)});
+  }
+}
+
+void WriteQueue::pushShared(const std::uint8_t* data, std::size_t size,
+                            std::shared_ptr<const void> owner) {
+  while (size > 0) {
+    const auto n = static_cast<std::uint32_t>(std::min(size, kMaxChunk));
+    chunks_.push_back(Chunk{nullptr, owner, data, 0, n, n});
+    bytes_ += n;
+    data += n;
+    size -= n;
   }
 }
 
@@ -32,7 +44,7 @@ int WriteQueue::gather(iovec* iov, int max) const noexcept {
   int count = 0;
   for (std::size_t i = head_; i < chunks_.size() && count < max; ++i) {
     const Chunk& c = chunks_[i];
-    iov[count].iov_base = c.data.get() + c.begin;
+    iov[count].iov_base = const_cast<std::uint8_t*>(c.base + c.begin);  // iovec is not const
     iov[count].iov_len = c.end - c.begin;
     ++count;
   }
@@ -47,7 +59,8 @@ void WriteQueue::consume(std::size_t size) noexcept {
     c.begin += static_cast<std::uint32_t>(n);
     size -= n;
     if (c.begin == c.end && (c.end == c.capacity || head_ + 1 < chunks_.size())) {
-      c.data.reset();
+      c.copy.reset();
+      c.owner.reset();
       ++head_;
     }
   }

@@ -1,8 +1,10 @@
 // The bytes a socket has accepted from send() but not yet written to the kernel.
 //
 // Each send() that cannot go straight to the kernel is copied into a chunk (small sends are packed
-// into the tail chunk, so a stream of tiny messages does not cost one allocation each). Writes
-// gather up to kMaxIov chunks into one sendmsg(). An empty queue holds no memory.
+// into the tail chunk, so a stream of tiny messages does not cost one allocation each), except a
+// shared block (TCPSocket::sendShared), which is referenced, not copied: one message fanned out
+// to many sockets costs its bytes once. Writes gather up to kMaxIov chunks into one sendmsg().
+// An empty queue holds no memory.
 #pragma once
 
 #include <sys/uio.h>
@@ -22,6 +24,8 @@ class WriteQueue {
   std::uint64_t bytes() const noexcept { return bytes_; }
 
   void push(const std::uint8_t* data, std::size_t size);
+  /// Queues `data` without copying it; `owner` keeps it alive until it has been written.
+  void pushShared(const std::uint8_t* data, std::size_t size, std::shared_ptr<const void> owner);
   /// Fills `iov` with the first queued chunks; returns how many were filled (<= max).
   int gather(iovec* iov, int max) const noexcept;
   /// Drops the first `size` bytes (they were written).
@@ -30,12 +34,15 @@ class WriteQueue {
 
  private:
   struct Chunk {
-    std::unique_ptr<std::uint8_t[]> data;
+    std::unique_ptr<std::uint8_t[]> copy;  // push(): our own copy, packed into while it has room
+    std::shared_ptr<const void> owner;     // pushShared(): keeps the caller's block alive
+    const std::uint8_t* base;
     std::uint32_t begin;  // first unsent byte
     std::uint32_t end;    // one past the last stored byte
     std::uint32_t capacity;
   };
   static constexpr std::uint32_t kPackCapacity = 16 * 1024;
+  static constexpr std::size_t kMaxChunk = 1u << 30;  // offsets fit in 32 bits
 
   std::vector<Chunk> chunks_;
   std::size_t head_ = 0;  // chunks before head_ are fully sent

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <string>
 
 #include "support/pair.hpp"
 
@@ -281,6 +282,79 @@ TEST_F(Reliability, DrainFlushesWhatItCanAndResetsTheRestAtTheDeadline) {
   EXPECT_EQ(accepted[1].readyState(), ts::ReadyState::Closed);
   EXPECT_THROW(RawConn::connectTo("127.0.0.1", server.localPort()), std::runtime_error)
       << "no longer listening";
+}
+
+// An echo server whose handler brakes with suspend/resume, as the CLI's does.
+void echoWithBackpressure(ts::TCPServerSocket& server) {
+  server.onconnect([](const ts::TCPServerSocketEvent& e) {
+    e.socket.ondata([](const ts::TCPSocketEvent& d) {
+      if (!d.target.send(std::get<std::string_view>(d.data))) d.target.suspend();
+    });
+    e.socket.ondrain([](const ts::TCPSocketEvent& d) { d.target.resume(); });
+  });
+}
+
+// Sends from `peer` without reading until neither side takes more (both directions full);
+// returns what was sent.
+std::string fillBothWays(ts::EventLoop& loop, RawConn& peer) {
+  const std::string block = asString(randomBytes(16384, 7));
+  std::string sent;
+  int stalls = 0;
+  while (stalls < 20 && sent.size() < (64u << 20)) {
+    const ssize_t n = ::send(peer.fd(), block.data(), block.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent.append(block, 0, static_cast<std::size_t>(n));
+      stalls = 0;
+    } else {
+      ++stalls;
+      loop.runFor(5ms);
+    }
+  }
+  return sent;
+}
+
+// Regression (issue 12, item 3): drain() closed every connection at once, so what the peer had
+// sent and the kernel had acknowledged was read and thrown away by the closing socket, and the
+// peer got a clean FIN after a truncated echo.
+TEST_F(Reliability, DrainKeepsEchoingWhatArrivedAndClosesOnlyWhenQuiet) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  echoWithBackpressure(server);
+  RawConn peer = RawConn::connectTo("127.0.0.1", server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return server.stats().open == 1; }));
+  const std::string sent = fillBothWays(loop, peer);
+  ASSERT_GT(sent.size(), 256u * 1024) << "the kernel buffers on both sides hold this much";
+  bool done = false;
+  server.drain(20s, [&] { done = true; });
+  ASSERT_TRUE(runUntil(
+      loop,
+      [&] {
+        peer.pump();
+        return done && (peer.eof() || peer.failed());
+      },
+      20000ms));
+  EXPECT_FALSE(peer.failed());
+  EXPECT_TRUE(peer.eof());
+  EXPECT_EQ(peer.received().size(), sent.size()) << "every byte echoed before the FIN";
+  EXPECT_TRUE(peer.received() == sent);
+}
+
+// A peer that keeps the connection busy past the deadline is reset, never given a clean FIN: a
+// FIN would tell it that everything it sent was answered.
+TEST_F(Reliability, DrainResetsAConnectionStillBusyAtTheDeadline) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  echoWithBackpressure(server);
+  RawConn peer = RawConn::connectTo("127.0.0.1", server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return server.stats().open == 1; }));
+  fillBothWays(loop, peer);  // and then never reads: the echo can never finish
+  bool done = false;
+  server.drain(300ms, [&] { done = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return done; }, 5000ms));
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof() || peer.failed();
+  }));
+  EXPECT_TRUE(peer.failed()) << "reset, not FIN";
+  EXPECT_FALSE(peer.eof());
 }
 
 // Regression (review): a second drain() while one ran never called its `done`.

@@ -13,6 +13,7 @@ class AppPolicy;
 
 namespace detail {
 class LoopCore;
+struct TimerState;
 }
 
 /// One event loop (one asio::io_context underneath). Every TCPSocket and TCPServerSocket belongs to
@@ -61,6 +62,27 @@ class EventLoop {
   /// Queues `fn` to run on the loop's thread. Thread-safe; this is how other threads talk to
   /// sockets.
   void post(std::function<void()> fn);
+
+  /// A timer made by setTimeout() or setInterval(). Copies refer to the same timer. Dropping every
+  /// copy does not cancel it (as in JavaScript): only cancel() does.
+  class Timer {
+   public:
+    Timer() noexcept = default;  ///< refers to no timer
+    /// The callback will not run again, not even if it was already due. Idempotent; a no-op once
+    /// a one-shot timer has run, or once the loop is gone. Call it on the loop's thread.
+    void cancel() noexcept;
+
+   private:
+    friend class EventLoop;
+    explicit Timer(std::weak_ptr<detail::TimerState> state) noexcept : state_(std::move(state)) {}
+    std::weak_ptr<detail::TimerState> state_;
+  };
+  /// Runs `fn` once on the loop's thread after `delay`. A pending timer keeps run() going.
+  /// An exception from `fn` goes to the exception handler (setExceptionHandler). Loop thread only.
+  Timer setTimeout(std::chrono::milliseconds delay, std::function<void()> fn);
+  /// Runs `fn` every `period` (at least 1 ms) until cancelled; each run is scheduled `period` after
+  /// the previous one was due, so a late run does not shift the ones after it.
+  Timer setInterval(std::chrono::milliseconds period, std::function<void()> fn);
 
   /// While a KeepAlive lives, run() does not return for lack of work: for a loop that waits on
   /// other threads' post() (a stdin reader, a worker pool) while none of its sockets is armed —

@@ -60,11 +60,17 @@ class TCPServerSocket {
   /// Stops listening. Idempotent, fires no event; already accepted sockets stay open.
   void close();
 
-  /// Beyond the reference: a graceful shutdown with a deadline. Stops listening, close()s every
-  /// accepted connection that is still open (each flushes its queue and sends FIN), and resets
-  /// whatever has not closed when `deadline` passes. `done` runs (on the loop, never inside this
-  /// call) once no accepted connection is left open. Accepted sockets fire their events as usual.
-  void drain(std::chrono::milliseconds deadline, std::function<void()> done = {});
+  /// Beyond the reference: a graceful shutdown with a deadline. Stops listening at once; accepted
+  /// connections keep working (reading, and answering through their listeners) until each has been
+  /// quiet for `quietPeriod` — nothing received, nothing queued to send, nothing unread in the
+  /// kernel — and is then close()d (FIN). Connections still busy when `deadline` passes are reset
+  /// (RST, as abortConnections()), never ended with a FIN: a peer cut short can tell. Clients still
+  /// in their TLS handshake are reset at once. `done` runs (on the loop, never inside this call)
+  /// once no accepted connection is left open. Accepted sockets fire their events as usual.
+  void drain(std::chrono::milliseconds deadline, std::function<void()> done = {},
+             std::chrono::milliseconds quietPeriod = kDrainQuietPeriod);
+  /// How long drain() waits for a connection to stay silent before closing it.
+  static constexpr std::chrono::milliseconds kDrainQuietPeriod{200};
   /// Beyond the reference: resets (RST) every accepted connection still open, now; each fires
   /// `close`. Listening goes on (call close() too for a full stop).
   void abortConnections();

@@ -75,6 +75,12 @@ class TCPSocket {
   /// exactly as the reference does. The bytes are copied; the caller may reuse `data` at once.
   bool send(ArrayBuffer data, std::uint32_t byteOffset = 0,
             std::optional<std::uint32_t> byteLength = std::nullopt);
+  /// Beyond the reference: sends `data` without copying it, for one message fanned out to many
+  /// sockets (a chat room, pub/sub). Whatever the kernel does not take at once stays referenced,
+  /// not copied: the socket keeps `owner` alive until those bytes are written (or discarded by a
+  /// close), so `data` must stay valid and unchanged while `owner` lives. Returns and throws as
+  /// send(std::string_view).
+  bool sendShared(ArrayBuffer data, std::shared_ptr<const void> owner);
 
   /// Stops delivering `data` (and the peer's `close`/`error` queued behind it) until resume().
   /// Counted: N calls need N resume(). Allowed in any state, before open too.
