@@ -26,7 +26,8 @@ def group_pids(pid):
 
 
 def run(total, workers, subnet):
-    args = [TOOL, "listen"] + (["--workers", str(workers)] if workers > 1 else [])
+    # Above the default --max-connections (10,000 per process): this run is about that many.
+    args = [TOOL, "listen", "--max-connections", "20000"] + (["--workers", str(workers)] if workers > 1 else [])
     server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
     port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
     pids = group_pids(server.pid)

@@ -2,15 +2,18 @@
 // (send()'s false + suspend, drain + resume) and a bounded graceful shutdown on SIGINT/SIGTERM.
 #include "listen_command.hpp"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tcpsocket/tcpsocket.hpp>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "app_manifest.hpp"
+#include "chat_room.hpp"
 #include "messages.hpp"
 #include "shutdown_signal.hpp"
 #include "workers.hpp"
@@ -20,14 +23,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kMaxLine = 64 * 1024;            // a longer chat line is relayed in pieces
-constexpr std::uint64_t kChatBacklogLimit = 1u << 20;  // a chat reader this far behind is cut off
-constexpr auto kShutdownDeadline = 4000ms;             // then whatever is left is reset
-
-struct ChatMember {
-  TCPSocket socket;
-  std::string partialLine;
-};
+// Whatever is still busy then is reset; the process exits within this plus the linger wait,
+// under the 5 s an orchestrator typically grants after SIGTERM.
+constexpr auto kShutdownDeadline = 4000ms;
+constexpr auto kTrimInterval = 5000ms;
+constexpr std::uint32_t kTrimAfterConnections = 100;
 
 class Server {
  public:
@@ -40,6 +40,9 @@ class Server {
         stopAll_(std::move(stopAll)) {}
 
   void start(std::uint16_t port) {
+    if (options_.mode == Mode::Chat) {
+      chat_.emplace(loop_, ChatLimits{.budget = options_.chatBudget}, log_);
+    }
     ServerSocketOptions serverOptions;
     serverOptions.binaryType = BinaryType::ArrayBuffer;
     serverOptions.localAddress = options_.host;
@@ -57,14 +60,17 @@ class Server {
       failed_ = true;
       stopAll_();
     });
+    trimTimer_ = loop_.setInterval(kTrimInterval, [this] { trimAfterBurst(); });
   }
 
   std::uint16_t localPort() const { return server_.localPort(); }
 
   bool failed() const { return failed_; }
 
-  /// Stop accepting, let every connection flush what it owes, give up at the deadline.
+  /// Stop accepting; answer what has arrived until each connection is quiet, then FIN; reset
+  /// what is still busy at the deadline (see TCPServerSocket::drain).
   void shutdown() {
+    trimTimer_.cancel();  // the loop must be able to run out of work below
     const auto deadline = std::chrono::steady_clock::now() + kShutdownDeadline;
     bool drained = false;
     server_.drain(kShutdownDeadline, [&drained] { drained = true; });
@@ -102,30 +108,18 @@ class Server {
 
   void accept(TCPSocket socket) {
     log_("connection from " + hostPort(socket.host(), socket.port()));
-    if (options_.mode != Mode::Chat) return;
-    const std::uint64_t id = ++lastId_;
-    members_.emplace(id, ChatMember{socket, {}});
-    socket.ondata([this, id](const TCPSocketEvent& e) {
-      relayLines(id, members_.at(id), std::get<ArrayBuffer>(e.data));
-    });
-    socket.onclose([this, id](const TCPSocketEvent&) { members_.erase(id); });
+    if (chat_) chat_->join(std::move(socket));
   }
 
-  void relayLines(std::uint64_t from, ChatMember& c, ArrayBuffer bytes) {
-    for (const std::uint8_t byte : bytes) {
-      c.partialLine.push_back(static_cast<char>(byte));
-      if (byte != '\n' && c.partialLine.size() < kMaxLine) continue;
-      for (auto& [id, other] : members_) {
-        if (id == from || other.socket.readyState() != ReadyState::Open) continue;
-        if (other.socket.bufferedAmount() > kChatBacklogLimit) {
-          log_("cutting off a chat reader that fell too far behind");
-          other.socket.closeImmediately();
-          continue;
-        }
-        other.socket.send(std::string_view(c.partialLine));
-      }
-      c.partialLine.clear();
+  // glibc keeps the heap pages a burst of connections freed; once most of them are gone, they
+  // are handed back, so that RSS after a burst returns to what the survivors need.
+  void trimAfterBurst() {
+    const std::uint32_t open = server_.stats().open;
+    if (peakOpen_ >= kTrimAfterConnections && open <= peakOpen_ / 2) {
+      ::malloc_trim(0);
+      peakOpen_ = open;
     }
+    peakOpen_ = std::max(peakOpen_, open);
   }
 
   EventLoop& loop_;
@@ -135,8 +129,9 @@ class Server {
   std::function<void()> stopAll_;
   bool failed_ = false;
   TCPServerSocket server_;
-  std::unordered_map<std::uint64_t, ChatMember> members_;  // chat only
-  std::uint64_t lastId_ = 0;
+  std::optional<ChatRoom> chat_;
+  EventLoop::Timer trimTimer_;
+  std::uint32_t peakOpen_ = 0;  // open connections at their highest since the last trim
 };
 
 }  // namespace
@@ -150,10 +145,11 @@ int serve(const ListenOptions& options, bool verbose,
     loops.push_back(std::make_unique<EventLoop>());
     applyManifest(*loops.back(), options.manifest);
   }
+  // Posted, not called: a loop whose thread has not reached run() yet would forget a stop().
   auto stopAll = [&loops] {
-    for (auto& loop : loops) loop->stop();  // thread-safe
+    for (auto& loop : loops) loop->post([&loop] { loop->stop(); });
   };
-  ShutdownSignal signal(*loops.front(), stopAll);
+  ShutdownSignal signal(*loops.front(), stopAll, VerboseLog(verbose));
   std::vector<std::unique_ptr<Server>> servers;
   std::uint16_t port = options.port;
   for (auto& loop : loops) {  // loops not running yet: this thread may set them all up

@@ -1,5 +1,6 @@
 // The tcpsocket command: argument handling and the error-line contract; the commands live in
 // their own files.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <tcpsocket/tcpsocket.hpp>
@@ -12,6 +13,9 @@
 
 int main(int argc, char** argv) {
   using namespace tcpsocket;
+  // A reader of our stdout or stderr that goes away (`| head`, a closed log pipe) must not kill a
+  // server: every write reports EPIPE instead, and a failed log line is dropped.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     const cli::Command cmd = cli::parse(std::vector<std::string>(argv + 1, argv + argc));
     switch (cmd.kind) {

@@ -10,6 +10,7 @@ const char* usageText() {
 Usage:
   tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
                    [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
+                   [--chat-budget MIB]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--tls [--ca FILE] [--servername NAME]
                    [--dangerously-accept-any-certificate]] [--manifest FILE] [--verbose]
@@ -21,7 +22,11 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --backlog  listen queue length (default 0: the system's maximum)
          --mode     echo: send every byte back; discard: drop input; chat: relay each line
                     to every other client
-         --max-connections  accept at most N at once; others wait in the backlog
+         --max-connections  accept at most N at once (default 10000 per process);
+                    others wait in the backlog
+         --chat-budget  MiB of lines a chat room may hold for slow readers (default 16):
+                    senders wait for readers that fall behind; readers that do not catch up
+                    within 2 s, or fall a quarter of it behind, are reset
          --idle-timeout     reset a connection silent for this many seconds
          --workers  N processes share the port (SO_REUSEPORT), each with its own loop
          --threads  N loops, one per thread, each with its own listener on the port
@@ -125,6 +130,8 @@ void parseListen(Cursor& c, Command& cmd) {
       o.manifest = c.valueOf(arg);
     else if (arg == "--max-connections")
       o.maxConnections = parseCount(arg, c.valueOf(arg));
+    else if (arg == "--chat-budget")
+      o.chatBudget = std::uint64_t{parseCount(arg, c.valueOf(arg), 65536)} << 20;
     else if (arg == "--idle-timeout")
       o.idleTimeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--workers")

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "app_manifest.hpp"
 #include "listen_command.hpp"
 #include "messages.hpp"
+#include "shutdown_signal.hpp"
 
 namespace tcpsocket::cli {
 namespace {
@@ -105,13 +107,14 @@ int runWorkers(const ListenOptions& options, bool verbose) {
   perWorker.port = port;
 
   // Blocked before fork: the workers inherit the mask (their own watcher thread takes the
-  // signals), and this process takes them with sigwait() below.
+  // signals), and this process takes them with sigwait() below — every signal a server takes, so
+  // that none of them can kill the supervisor and leave its workers behind.
+  blockServerSignals();
   sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, nullptr, &signals);
   sigaddset(&signals, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const pid_t supervisor = ::getpid();
 
   int pipeFds[2];
   if (::pipe2(pipeFds, O_CLOEXEC) != 0)
@@ -121,6 +124,10 @@ int runWorkers(const ListenOptions& options, bool verbose) {
     std::fflush(stdout);
     const pid_t pid = ::fork();
     if (pid == 0) {
+      // Even a supervisor killed with SIGKILL takes its workers along: each gets SIGTERM and
+      // drains. (Checked after setting it: the supervisor may already be gone.)
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != supervisor) _exit(1);
       ::close(pipeFds[0]);
       ::close(reservation);
       worker(perWorker, verbose, pipeFds[1]);
@@ -143,7 +150,8 @@ int runWorkers(const ListenOptions& options, bool verbose) {
   for (;;) {
     int received = 0;
     if (sigwait(&signals, &received) != 0) continue;
-    if (received != SIGCHLD) return stopAll(children);
+    if (isStopSignal(received)) return stopAll(children);  // forwarded to each as SIGTERM
+    if (received != SIGCHLD) continue;  // SIGHUP, SIGUSR1, SIGUSR2: ignored, as by the workers
     // A worker ended by itself: the group is no longer whole; stop it and fail.
     int status = 0;
     const pid_t gone = ::waitpid(-1, &status, WNOHANG);

@@ -1,0 +1,406 @@
+"""Hostile peers and operators against `tcpsocket listen`, as a black box: chat amplification and
+tiny-line floods, a graceful shutdown that must never truncate silently, stray signals, and
+readers of our output that go away. Each test failed against the server before its fix.
+
+Run by CTest as: python3 hostile_test.py PATH_TO_TCPSOCKET
+"""
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+import clihelpers
+from clihelpers import quiet_asan_env, rss_kib, start_listen, stop
+
+# The sanitizer builds are several times slower: the few latency bounds below scale with this.
+SLOW = 5 if ("ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ) else 1
+
+TCP_STATES = {"04": "FIN_WAIT1", "05": "FIN_WAIT2", "06": "TIME_WAIT", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0B": "CLOSING"}
+
+
+def sockets_on_port(port, states):
+    """Sockets in this network namespace whose local port is `port` and whose state is in `states`
+    (orphans a server let go of are listed here, though no process holds them)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and TCP_STATES.get(fields[3]) in states:
+                    count += 1
+    return count
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for(predicate, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def read_until_end(sock, timeout):
+    """Reads until EOF or an error; returns (bytes, "eof" | "reset" | "timeout")."""
+    sock.settimeout(timeout)
+    data = bytearray()
+    try:
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                return bytes(data), "eof"
+            data.extend(chunk)
+    except ConnectionResetError:
+        return bytes(data), "reset"
+    except socket.timeout:
+        return bytes(data), "timeout"
+
+
+def release(proc, socks=()):
+    """Test cleanup: closes the sockets and kills the server if a failed check left it running."""
+    for s in socks:
+        s.close()
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def start_listen_env(*args):
+    proc = subprocess.Popen([clihelpers.BINARY, "listen", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=quiet_asan_env())
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise AssertionError("unexpected first line: %r, stderr: %r" % (line, proc.stderr.read()))
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def connect_many(port, n):
+    members = []
+    for _ in range(n):
+        members.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+    return members
+
+
+class ChatAbuse(unittest.TestCase):
+    def test_non_reading_members_do_not_amplify_memory_and_are_reset(self):
+        """1,000 members never read; one sends 3 MiB of 64 KiB lines. Before: RSS grew by ~1 MiB per
+        member (963 MiB) and stayed; cut-off members were sent a FIN behind unsent data, leaving
+        orphaned sockets in the kernel."""
+        proc, port = start_listen_env("--mode", "chat")
+        members = []
+        try:
+            members = connect_many(port, 1000)
+            sender = members.pop()
+            self.assertTrue(wait_for(lambda: open_fds(proc.pid) >= 1000, 20), "not all accepted")
+            base = rss_kib(proc.pid)
+            peak = [base]
+            sending = threading.Event()
+            sending.set()
+
+            def sample():
+                while sending.is_set():
+                    peak[0] = max(peak[0], rss_kib(proc.pid))
+                    time.sleep(0.02)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            line = b"m" * 65535 + b"\n"
+            try:
+                sender.settimeout(60)
+                for _ in range(48):  # 3 MiB
+                    sender.sendall(line)
+                # Relayed to nobody left, or to the kernel buffers of whoever is: wait until the
+                # room has let go of every member that could not take it.
+                wait_for(lambda: open_fds(proc.pid) < 100, 20)
+            finally:
+                sending.clear()
+                sampler.join()
+            grown_mib = (peak[0] - base) / 1024
+            self.assertLess(grown_mib, 64, "server RSS grew by %.0f MiB" % grown_mib)
+            self.assertLess(open_fds(proc.pid), 100, "the non-readers were not cut off")
+            self.assertEqual(sockets_on_port(port, {"FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK"}), 0,
+                             "cut-off members left orphaned sockets (FIN instead of RST)")
+            endings = [read_until_end(m, 10)[1] for m in members[:20]]
+            self.assertEqual(endings, ["reset"] * 20)
+            for m in members:
+                m.close()
+            members = []
+            sender.close()
+            self.assertTrue(wait_for(lambda: rss_kib(proc.pid) - base < 16 * 1024, 10),
+                            "RSS not given back: %d KiB over the start" % (rss_kib(proc.pid) - base))
+            self.assertEqual(stop(proc), 0)
+        finally:
+            release(proc, members)
+
+    def test_a_flood_of_tiny_lines_does_not_delay_other_members(self):
+        """One member sends 512 KiB of bare newlines to 300 reading members. Before: one send() per
+        line per member (79 M calls for 256 KiB), other members' lines delayed by up to 16.5 s."""
+        proc, port = start_listen_env("--mode", "chat")
+        members = []
+        try:
+            members = connect_many(port, 302)
+            flooder, probe, watcher, readers = members[0], members[1], members[2], members[3:]
+            self.assertTrue(wait_for(lambda: open_fds(proc.pid) >= 302, 20), "not all accepted")
+            stop_reading = threading.Event()
+
+            def drain_readers():
+                sel = selectors.DefaultSelector()
+                for r in readers:
+                    r.setblocking(False)
+                    sel.register(r, selectors.EVENT_READ)
+                while not stop_reading.is_set():
+                    for key, _ in sel.select(0.05):
+                        try:
+                            key.fileobj.recv(1 << 20)
+                        except BlockingIOError:
+                            pass
+                sel.close()
+
+            arrivals = {}
+
+            def watch():
+                watcher.settimeout(1)
+                buf = b""
+                while not stop_reading.is_set():
+                    try:
+                        chunk = watcher.recv(1 << 20)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        return
+                    now = time.monotonic()
+                    buf = (buf + chunk)[-64:] if b"probe" not in chunk else buf + chunk
+                    while b"probe-" in buf and b"!" in buf[buf.index(b"probe-"):]:
+                        start = buf.index(b"probe-")
+                        end = buf.index(b"!", start)
+                        arrivals[int(buf[start + 6:end])] = now
+                        buf = buf[end + 1:]
+
+            threads = [threading.Thread(target=drain_readers), threading.Thread(target=watch)]
+            for t in threads:
+                t.start()
+            sent_at = {}
+            cpu_before = cpu_seconds(proc.pid)
+            flood = threading.Thread(target=lambda: flooder.sendall(b"\n" * (512 << 10)))
+            flood.start()
+            for n in range(20):
+                sent_at[n] = time.monotonic()
+                probe.sendall(b"probe-%d!\n" % n)
+                time.sleep(0.02)
+            flood.join(30)
+            self.assertFalse(flood.is_alive(), "the flood was never taken")
+            wait_for(lambda: len(arrivals) == len(sent_at), 10 * SLOW)
+            cpu = cpu_seconds(proc.pid) - cpu_before
+            stop_reading.set()
+            for t in threads:
+                t.join(10)
+            self.assertEqual(sorted(arrivals), sorted(sent_at), "every probe line arrived")
+            worst = max(arrivals[n] - sent_at[n] for n in sent_at)
+            self.assertLess(worst, 0.1 * SLOW, "a member's line waited %.3f s behind the flood" % worst)
+            self.assertLess(cpu, 2.0 * SLOW, "the flood cost %.2f s of server CPU" % cpu)
+            self.assertEqual(stop(proc), 0)
+        finally:
+            release(proc, members)
+
+
+class GracefulShutdown(unittest.TestCase):
+    def fill_without_reading(self, sock, limit=64 << 20):
+        """Sends until neither the server nor the kernels take more; returns what was sent."""
+        sock.setblocking(False)
+        block = os.urandom(65536)
+        sent = bytearray()
+        stalls = 0
+        while stalls < 10 and len(sent) < limit:
+            try:
+                n = sock.send(block)
+                sent.extend(block[:n])
+                stalls = 0
+            except BlockingIOError:
+                stalls += 1
+                time.sleep(0.02)
+        sock.setblocking(True)
+        return bytes(sent)
+
+    def test_sigterm_echoes_everything_that_arrived_before_the_fin(self):
+        """Before: the server exited at once and each client got a clean EOF after only part of the
+        echo of bytes the server's kernel had already acknowledged."""
+        proc, _, port = start_listen()
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        try:
+            sent = [self.fill_without_reading(c) for c in clients]
+            for s in sent:
+                self.assertGreater(len(s), 256 << 10)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            results = [None] * len(clients)
+
+            def read(i):
+                results[i] = read_until_end(clients[i], 20)
+
+            threads = [threading.Thread(target=read, args=(i,)) for i in range(len(clients))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            self.assertEqual(proc.wait(10), 0)
+            self.assertLess(time.monotonic() - started, 5.0)
+            for (data, ending), s in zip(results, sent):
+                self.assertEqual(ending, "eof")
+                self.assertEqual(len(data), len(s), "a clean EOF after a truncated echo")
+                self.assertTrue(data == s)
+        finally:
+            release(proc, clients)
+
+    def test_a_connection_cut_at_the_deadline_is_reset_never_ended_cleanly(self):
+        proc, _, port = start_listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        try:
+            self.fill_without_reading(client)  # and never reads until the server is gone
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+            _, ending = read_until_end(client, 10)
+            self.assertEqual(ending, "reset")
+        finally:
+            release(proc, [client])
+
+
+class Signals(unittest.TestCase):
+    def assert_serves(self, port):
+        self.assertEqual(clihelpers.echo_roundtrip(port, b"still here"), b"still here")
+
+    def test_stray_signals_neither_kill_nor_disable_sigterm(self):
+        """Before: a SIGUSR2 made the signal thread return, after which SIGTERM stayed blocked forever;
+        SIGHUP killed the server."""
+        proc, _, port = start_listen()
+        try:
+            for sig in (signal.SIGUSR2, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+                proc.send_signal(sig)
+                time.sleep(0.05)
+                self.assertIsNone(proc.poll(), "killed by %s" % sig.name)
+                self.assert_serves(port)
+            started = time.monotonic()
+            self.assertEqual(stop(proc), 0)
+            self.assertLess(time.monotonic() - started, 5.0)
+        finally:
+            release(proc)
+
+    def test_a_second_sigterm_does_not_cut_the_drain_short(self):
+        proc, _, port = start_listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        try:
+            sent = GracefulShutdown.fill_without_reading(self, client)
+            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
+            data, ending = read_until_end(client, 20)
+            self.assertEqual(proc.wait(10), 0)
+            self.assertEqual((len(data), ending), (len(sent), "eof"))
+        finally:
+            release(proc, [client])
+
+    def worker_pids(self, supervisor):
+        with open("/proc/%d/task/%d/children" % (supervisor, supervisor)) as f:
+            return [int(p) for p in f.read().split()]
+
+    def test_workers_survive_stray_signals_and_stop_with_their_supervisor(self):
+        """Before: SIGHUP/SIGUSR1/SIGUSR2/SIGQUIT killed the supervisor and left its workers serving
+        the port, adopted by PID 1."""
+        proc, _, port = start_listen("--workers", "2")
+        workers = self.worker_pids(proc.pid)
+        try:
+            self.assertEqual(len(workers), 2)
+            for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+                proc.send_signal(sig)
+                time.sleep(0.05)
+                self.assertIsNone(proc.poll(), "supervisor killed by %s" % sig.name)
+                self.assert_serves(port)
+            proc.send_signal(signal.SIGQUIT)
+            self.assertEqual(proc.wait(10), 0)
+            for pid in workers:
+                self.assertFalse(os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().split()[2] != "Z",
+                                 "worker %d outlived its supervisor" % pid)
+        finally:
+            release(proc)
+
+    def test_workers_stop_when_the_supervisor_is_killed(self):
+        proc, _, port = start_listen("--workers", "2")
+        workers = self.worker_pids(proc.pid)
+        try:
+            proc.kill()  # SIGKILL: nothing of the supervisor runs
+            proc.wait()
+
+            def gone(pid):
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        return f.read().split()[2] == "Z"
+                except FileNotFoundError:
+                    return True
+
+            self.assertTrue(wait_for(lambda: all(gone(p) for p in workers), 8),
+                            "workers kept serving after their supervisor died")
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        finally:
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+class ClosedOutput(unittest.TestCase):
+    def test_verbose_log_to_a_closed_pipe_is_not_fatal(self):
+        """Before: the first log line after the reader of stderr went away killed the server
+        (SIGPIPE, exit -13) and every client got EOF."""
+        proc = subprocess.Popen([clihelpers.BINARY, "listen", "--verbose"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+            proc.stderr.close()  # whoever read our log is gone
+            for _ in range(3):
+                self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
+            self.assertIsNone(proc.poll())
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            release(proc)
+            proc.stdout.close()
+
+    def test_listen_piped_into_a_command_that_exits_keeps_serving(self):
+        """`tcpsocket listen | true` exited 141 (SIGPIPE) with no error line."""
+        reader, writer = os.pipe()
+        os.close(reader)  # like `| true`: nobody will read the "listening on" line
+        proc = subprocess.Popen([clihelpers.BINARY, "listen"], stdout=writer, stderr=subprocess.PIPE)
+        os.close(writer)
+        try:
+            time.sleep(0.5)
+            self.assertIsNone(proc.poll(), "exited with %s" % proc.returncode)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            release(proc)
+            proc.stderr.close()
+
+
+if __name__ == "__main__":
+    clihelpers.BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
