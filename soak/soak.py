@@ -10,7 +10,12 @@ Worker processes (several, so that no client process holds too many descriptors)
   stuck   connects, sends 4 MiB and never reads (the server must not buffer it), then resets
   reset   connects, sends, resets mid-transfer
   halfclose  sends, half-closes, reads the full echo until the server's FIN
-Every 5 s one line: elapsed, server RSS (KiB), server open fds, connections done, errors.
+and, against a second server in chat mode (--chat-workers processes):
+  chat_talk    sends lines and reads what the others say
+  chat_silent  never reads (the room must reset it, not buffer for it)
+  chat_flood   256 KiB of bare newlines
+Every 5 s one line: elapsed, RSS (KiB) and open fds of both servers, connections done, chat
+members cut off (the room's design, not a failure), errors.
 """
 import argparse
 import multiprocessing
@@ -124,15 +129,57 @@ def halfclose(port, rng):
 MIX = [(churn, 60), (halfclose, 15), (stream, 5), (stuck, 10), (reset, 10)]
 
 
-def worker(port, seed, deadline, counters):
+class CutOff(Exception):
+    """The chat room reset a member that fell behind: its design, not a failure."""
+
+
+def chat_talk(port, rng):
+    """A member that talks and reads what others say (it may still fall behind a flood)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        try:
+            for i in range(rng.randint(5, 30)):
+                s.sendall(b"line %d from a talker\n" % i)
+                deadline = time.time() + 0.05
+                while time.time() < deadline:
+                    if select.select([s], [], [], 0.01)[0] and not s.recv(1 << 20):
+                        raise ConnectionError("chat server closed a talker")
+        except ConnectionResetError:
+            raise CutOff()
+
+
+def chat_silent(port, rng):
+    """A member that never reads: the room must cut it off, not buffer for it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    time.sleep(rng.uniform(1, 4))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+    s.close()
+
+
+def chat_flood(port, rng):
+    """Bare newlines, as fast as the room takes them: one block per read, not one send per line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        try:
+            s.sendall(b"\n" * (256 << 10))
+        except ConnectionResetError:
+            raise CutOff()
+
+
+CHAT_MIX = [(chat_talk, 60), (chat_silent, 25), (chat_flood, 15)]
+
+
+def worker(port, seed, deadline, counters, mix):
     rng = random.Random(seed)
-    kinds = [k for k, w in MIX for _ in range(w)]
+    kinds = [k for k, w in mix for _ in range(w)]
     while time.time() < deadline:
         kind = rng.choice(kinds)
         try:
             kind(port, rng)
             with counters.get_lock():
                 counters[0] += 1
+        except CutOff:
+            with counters.get_lock():
+                counters[2] += 1
         except Exception as e:  # noqa: BLE001 - every failure is counted and shown
             with counters.get_lock():
                 counters[1] += 1
@@ -149,38 +196,51 @@ def server_stats(pid):
     return rss, fds
 
 
+def start_server(binary, *args):
+    server = subprocess.Popen([binary, "listen", "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    return server, int(server.stdout.readline().strip().rsplit(":", 1)[1])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=3)
-    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=8, help="echo load processes")
+    ap.add_argument("--chat-workers", type=int, default=2, help="chat load processes")
     ap.add_argument("--binary", default="build/default/tools/tcpsocket/tcpsocket")
     args = ap.parse_args()
-    server = subprocess.Popen([args.binary, "listen", "--port", "0"], stdout=subprocess.PIPE, text=True)
-    port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
+    echo, echo_port = start_server(args.binary)
+    chat, chat_port = start_server(args.binary, "--mode", "chat")
     deadline = time.time() + args.minutes * 60
-    counters = multiprocessing.Array("q", 2)
-    procs = [multiprocessing.Process(target=worker, args=(port, i, deadline, counters))
+    counters = multiprocessing.Array("q", 3)  # done, errors, chat members cut off
+    procs = [multiprocessing.Process(target=worker, args=(echo_port, i, deadline, counters, MIX))
              for i in range(args.workers)]
+    procs += [multiprocessing.Process(target=worker, args=(chat_port, 1000 + i, deadline, counters, CHAT_MIX))
+              for i in range(args.chat_workers)]
     for p in procs:
         p.start()
     start = time.time()
-    print("| elapsed s | server RSS KiB | server fds | connections done | errors |")
-    print("|---|---|---|---|---|")
-    rows = []
+    print("| elapsed s | echo RSS KiB | echo fds | chat RSS KiB | chat fds | connections done | "
+          "chat members cut off | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def row(label):
+        print("| %s | %d | %d | %d | %d | %d | %d | %d |" % (
+            (label,) + server_stats(echo.pid) + server_stats(chat.pid) + (counters[0], counters[2], counters[1])),
+            flush=True)
+
     while any(p.is_alive() for p in procs):
-        rss, fds = server_stats(server.pid)
-        rows.append((time.time() - start, rss, fds, counters[0], counters[1]))
-        print("| %.0f | %d | %d | %d | %d |" % rows[-1], flush=True)
+        row("%.0f" % (time.time() - start))
         time.sleep(5)
     for p in procs:
         p.join()
     time.sleep(3)  # lingering closes finish
-    rss, fds = server_stats(server.pid)
-    print("| end | %d | %d | %d | %d |" % (rss, fds, counters[0], counters[1]))
-    server.send_signal(signal.SIGTERM)
-    code = server.wait(10)
-    print("server exit status after SIGTERM: %d" % code)
-    return 0 if counters[1] == 0 and code == 0 else 1
+    row("end")
+    codes = []
+    for server in (echo, chat):
+        server.send_signal(signal.SIGTERM)
+        codes.append(server.wait(10))
+    print("server exit statuses after SIGTERM: echo %d, chat %d" % tuple(codes))
+    return 0 if counters[1] == 0 and codes == [0, 0] else 1
 
 
 if __name__ == "__main__":

@@ -135,6 +135,8 @@ class ChatAbuse(unittest.TestCase):
                 sending.clear()
                 sampler.join()
             grown_mib = (peak[0] - base) / 1024
+            print("\n  chat, 999 non-readers, 3 MiB sent: server RSS +%.1f MiB at most" % grown_mib,
+                  file=sys.stderr)
             self.assertLess(grown_mib, 64, "server RSS grew by %.0f MiB" % grown_mib)
             self.assertLess(open_fds(proc.pid), 100, "the non-readers were not cut off")
             self.assertEqual(sockets_on_port(port, {"FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK"}), 0,
@@ -215,6 +217,8 @@ class ChatAbuse(unittest.TestCase):
                 t.join(10)
             self.assertEqual(sorted(arrivals), sorted(sent_at), "every probe line arrived")
             worst = max(arrivals[n] - sent_at[n] for n in sent_at)
+            print("\n  chat, 512 KiB of newlines to 300 members: worst probe delay %.1f ms, server CPU %.2f s"
+                  % (worst * 1000, cpu), file=sys.stderr)
             self.assertLess(worst, 0.1 * SLOW, "a member's line waited %.3f s behind the flood" % worst)
             self.assertLess(cpu, 2.0 * SLOW, "the flood cost %.2f s of server CPU" % cpu)
             self.assertEqual(stop(proc), 0)

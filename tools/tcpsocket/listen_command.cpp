@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 // Whatever is still busy then is reset; the process exits within this plus the linger wait,
 // under the 5 s an orchestrator typically grants after SIGTERM.
 constexpr auto kShutdownDeadline = 4000ms;
-constexpr auto kTrimInterval = 5000ms;
+constexpr auto kTrimInterval = 1000ms;
 constexpr std::uint32_t kTrimAfterConnections = 100;
 
 class Server {
