@@ -12,8 +12,8 @@ Worker processes (several, so that no client process holds too many descriptors)
   halfclose  sends, half-closes, reads the full echo until the server's FIN
 and, against a second server in chat mode (--chat-workers processes):
   chat_talk    sends lines and reads what the others say
-  chat_silent  never reads (the room must reset it, not buffer for it)
-  chat_flood   256 KiB of bare newlines
+  chat_silent  50 members that never read (the room must reset them, not buffer for them)
+  chat_flood   4 MiB of bare newlines
 Every 5 s one line: elapsed, RSS (KiB) and open fds of both servers, connections done, chat
 members cut off (the room's design, not a failure), errors.
 """
@@ -148,19 +148,36 @@ def chat_talk(port, rng):
 
 
 def chat_silent(port, rng):
-    """A member that never reads: the room must cut it off, not buffer for it."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    time.sleep(rng.uniform(1, 4))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
-    s.close()
+    """50 members that never read, held 3-5 s: the room must cut them off, not buffer for them.
+    Returns how many it reset (a reset is the room's answer to a member that falls behind)."""
+    members = []
+    for _ in range(50):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        members.append(s)
+    time.sleep(rng.uniform(3, 5))  # longer than the room's 2 s grace for members that fall behind
+    resets = 0
+    for s in members:
+        s.setblocking(False)
+        try:
+            while s.recv(1 << 20):
+                pass
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            resets += 1
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
+        s.close()
+    return resets
 
 
 def chat_flood(port, rng):
-    """Bare newlines, as fast as the room takes them: one block per read, not one send per line."""
+    """4 MiB of bare newlines, as fast as the room takes them: one block per read, not one send per line."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         try:
-            s.sendall(b"\n" * (256 << 10))
+            s.sendall(b"\n" * (4 << 20))
         except ConnectionResetError:
             raise CutOff()
 
@@ -174,9 +191,10 @@ def worker(port, seed, deadline, counters, mix):
     while time.time() < deadline:
         kind = rng.choice(kinds)
         try:
-            kind(port, rng)
+            cut = kind(port, rng) or 0
             with counters.get_lock():
                 counters[0] += 1
+                counters[2] += cut
         except CutOff:
             with counters.get_lock():
                 counters[2] += 1
@@ -205,7 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=3)
     ap.add_argument("--workers", type=int, default=8, help="echo load processes")
-    ap.add_argument("--chat-workers", type=int, default=2, help="chat load processes")
+    ap.add_argument("--chat-workers", type=int, default=4, help="chat load processes")
     ap.add_argument("--binary", default="build/default/tools/tcpsocket/tcpsocket")
     args = ap.parse_args()
     echo, echo_port = start_server(args.binary)

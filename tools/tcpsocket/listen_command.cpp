@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 // under the 5 s an orchestrator typically grants after SIGTERM.
 constexpr auto kShutdownDeadline = 4000ms;
 constexpr auto kTrimInterval = 1000ms;
-constexpr std::uint32_t kTrimAfterConnections = 100;
+constexpr std::int64_t kTrimAfterConnections = 100;
 
 class Server {
  public:
@@ -111,15 +111,19 @@ class Server {
     if (chat_) chat_->join(std::move(socket));
   }
 
-  // glibc keeps the heap pages a burst of connections freed; once most of them are gone, they
-  // are handed back, so that RSS after a burst returns to what the survivors need.
+  // glibc keeps the heap pages a burst of connections freed; once more connections have ended
+  // since the last trim than are open now (checked every second, so a burst shorter than that
+  // counts too), they are handed back, and RSS returns to what the survivors need.
   void trimAfterBurst() {
-    const std::uint32_t open = server_.stats().open;
-    if (peakOpen_ >= kTrimAfterConnections && open <= peakOpen_ / 2) {
+    const ServerStats now = server_.stats();
+    const std::uint64_t arrived = now.accepted + now.handshakeFailures;
+    const std::int64_t open = now.open;
+    const std::int64_t ended = static_cast<std::int64_t>(arrived - arrivedAtTrim_) - (open - openAtTrim_);
+    if (ended >= kTrimAfterConnections && ended > open) {
       ::malloc_trim(0);
-      peakOpen_ = open;
+      arrivedAtTrim_ = arrived;
+      openAtTrim_ = open;
     }
-    peakOpen_ = std::max(peakOpen_, open);
   }
 
   EventLoop& loop_;
@@ -131,7 +135,8 @@ class Server {
   TCPServerSocket server_;
   std::optional<ChatRoom> chat_;
   EventLoop::Timer trimTimer_;
-  std::uint32_t peakOpen_ = 0;  // open connections at their highest since the last trim
+  std::uint64_t arrivedAtTrim_ = 0;  // connections accepted or failed in their handshake
+  std::int64_t openAtTrim_ = 0;
 };
 
 }  // namespace
