@@ -10,7 +10,8 @@ out=build/fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -DASIO_STANDALONE -DASIO_NO_DEPRECATED -Iinclude -Isrc \
-  fuzz/manifest_fuzzer.cpp src/manifest.cpp src/app_policy.cpp src/socket_rule.cpp src/names.cpp \
+  fuzz/manifest_fuzzer.cpp src/manifest.cpp src/bounded_file.cpp src/app_policy.cpp src/socket_rule.cpp \
+  src/names.cpp \
   -o "$out/manifest_fuzzer"
 "$out/manifest_fuzzer" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
   -dict=fuzz/manifest.dict -artifact_prefix="$out/" -print_final_stats=1 \

@@ -1,14 +1,14 @@
 // AppPolicy::fromManifest: a Firefox OS manifest.webapp, parsed with nlohmann::json, validated
 // field by field. Errors name the source, the line and column, and the field.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
+#include <string_view>
 #include <utility>
 
+#include "bounded_file.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 
@@ -46,8 +46,22 @@ class TrackingIterator {
   const char** cursor_;
 };
 
-// Records, for every value, its field path ("permissions.tcp-socket.connect[1]") and the offset
-// where the parser finished reading it.
+// The fields below the root the Validator names in its errors: only their positions are kept.
+// Recording every value cost memory and time in proportion to the whole document (and a long key,
+// repeated in the path of each value under it, made that quadratic).
+bool isValidatedField(std::string_view path) {
+  static constexpr std::string_view kFields[] = {"type", "permissions", "permissions.tcp-socket",
+                                                 "permissions.tcp-socket.connect",
+                                                 "permissions.tcp-socket.listen"};
+  return std::find(std::begin(kFields), std::end(kFields), path) != std::end(kFields);
+}
+
+bool isAllowlist(std::string_view path) {
+  return path == "permissions.tcp-socket.connect" || path == "permissions.tcp-socket.listen";
+}
+
+// Records, for each validated field ("permissions.tcp-socket.connect[1]"), the offset where the
+// parser finished reading it.
 class PositionRecorder : public nlohmann::json_sax<Json> {
  public:
   PositionRecorder(const char* begin, const char** cursor) : begin_(begin), cursor_(cursor) {}
@@ -63,8 +77,13 @@ class PositionRecorder : public nlohmann::json_sax<Json> {
   bool start_object(std::size_t) override { return open(false); }
   bool start_array(std::size_t) override { return open(true); }
   bool key(string_t& k) override {
-    frames_.back().key = k;
-    positions[path()] = offset();  // until the value is seen, the key's position stands for it
+    Frame& f = frames_.back();
+    f.child.clear();
+    if (!f.tracked) return true;
+    std::string child = f.path.empty() ? k : f.path + "." + k;
+    if (!isValidatedField(child)) return true;
+    f.child = std::move(child);
+    positions[f.child] = offset();  // until the value is seen, the key's position stands for it
     return true;
   }
   bool end_object() override { return close(); }
@@ -78,44 +97,56 @@ class PositionRecorder : public nlohmann::json_sax<Json> {
   std::optional<std::pair<std::size_t, std::string>> error;
 
  private:
-  static constexpr std::size_t kMaxDepth = 32;  // a manifest needs 4
+  // A manifest needs 4; the DOM pass that follows recurses once per level.
+  static constexpr std::size_t kMaxDepth = 32;
 
   struct Frame {
     bool array;
+    bool tracked;      // this container is a validated field: some children may be too
+    std::string path;  // its field path, when tracked
     std::size_t index = 0;
-    std::string key;
+    std::string child;  // the validated field of the current key, if it is one
   };
 
   std::size_t offset() const { return static_cast<std::size_t>(*cursor_ - begin_); }
-  std::string path() const {
-    std::string p;
-    for (const Frame& f : frames_) {
-      if (f.array) {
-        p += "[" + std::to_string(f.index) + "]";
-      } else {
-        p += (p.empty() ? "" : ".") + f.key;
-      }
+
+  // The validated field the value starting now is, or nullopt.
+  std::optional<std::string> currentField() const {
+    if (frames_.empty()) return std::string();
+    const Frame& f = frames_.back();
+    if (!f.tracked) return std::nullopt;
+    if (!f.array) {
+      if (f.child.empty()) return std::nullopt;
+      return f.child;
     }
-    return p;
+    if (!isAllowlist(f.path)) return std::nullopt;
+    return f.path + "[" + std::to_string(f.index) + "]";
   }
-  bool value() {
-    positions[path()] = offset();
+
+  void advance() {
     if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+
+  bool value() {
+    if (auto field = currentField()) positions[*field] = offset();
+    advance();
     return true;
   }
   bool open(bool array) {
-    if (frames_.size() >= kMaxDepth) {  // paths would grow with the square of the depth
+    if (frames_.size() >= kMaxDepth) {
       error =
           std::make_pair(offset(), "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
       return false;
     }
-    positions[path()] = offset();
-    frames_.push_back(Frame{array, 0, {}});
+    std::optional<std::string> field = currentField();
+    if (field) positions[*field] = offset();
+    const bool tracked = field.has_value();
+    frames_.push_back(Frame{array, tracked, tracked ? std::move(*field) : std::string(), 0, {}});
     return true;
   }
   bool close() {
     frames_.pop_back();
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    advance();
     return true;
   }
 
@@ -243,12 +274,9 @@ AppPolicy AppPolicy::fromManifest(std::string_view json, std::string_view source
 }
 
 AppPolicy AppPolicy::fromManifestFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ManifestError(path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ManifestError(path + ": cannot read: " + std::strerror(errno));
-  return fromManifest(text.str(), path);
+  const detail::BoundedFile file = detail::readBoundedFile(path);
+  if (!file.failure.empty()) throw ManifestError(file.failure);
+  return fromManifest(file.text, path);
 }
 
 }  // namespace tcpsocket

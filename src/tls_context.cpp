@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "bounded_file.hpp"
 #include "tcpsocket/errors.hpp"
 
 namespace tcpsocket::detail {
@@ -21,6 +22,25 @@ constexpr std::size_t kClientCacheSize = 8;
 
 asio::const_buffer bytesOf(const std::string& text) {
   return asio::buffer(text.data(), text.size());
+}
+
+// Read here rather than by OpenSSL's file functions, which would block on a FIFO and read a device
+// or a huge file without end.
+std::string readPemFile(const std::string& path, const std::string& setting) {
+  BoundedFile file = readBoundedFile(path);
+  if (!file.failure.empty()) {
+    throw TLSConfigurationError("cannot load " + setting + ": " + file.failure);
+  }
+  return std::move(file.text);
+}
+
+std::string pemOf(const PemSource& source, const std::string& setting) {
+  return source.file.empty() ? source.pem : readPemFile(source.file, setting);
+}
+
+// "certificateChain", or "certificateChain file \"PATH\"": errors name the file a user gave.
+std::string describe(const PemSource& source, const std::string& setting) {
+  return source.file.empty() ? setting : setting + " file \"" + source.file + "\"";
 }
 
 int versionCode(TlsVersion v) noexcept {
@@ -98,7 +118,8 @@ void TlsContext::configureTrust() {
         "certificates");
   }
   if (!trusted.file.empty()) {
-    context_.load_verify_file(trusted.file, ec);
+    context_.add_certificate_authority(bytesOf(readPemFile(trusted.file, "trustedCertificates")),
+                                       ec);
     if (ec) configError("cannot load trustedCertificates file \"" + trusted.file + "\"", ec);
   }
   if (!trusted.pem.empty()) {
@@ -142,18 +163,10 @@ void TlsContext::configureCredentials() {
     return;
   }
   std::error_code ec;
-  if (!chain.file.empty()) {
-    context_.use_certificate_chain_file(chain.file, ec);
-  } else {
-    context_.use_certificate_chain(bytesOf(chain.pem), ec);
-  }
-  if (ec) configError("cannot load certificateChain", ec);
-  if (!key.file.empty()) {
-    context_.use_private_key_file(key.file, asio::ssl::context::pem, ec);
-  } else {
-    context_.use_private_key(bytesOf(key.pem), asio::ssl::context::pem, ec);
-  }
-  if (ec) configError("cannot load privateKey", ec);
+  context_.use_certificate_chain(bytesOf(pemOf(chain, "certificateChain")), ec);
+  if (ec) configError("cannot load " + describe(chain, "certificateChain"), ec);
+  context_.use_private_key(bytesOf(pemOf(key, "privateKey")), asio::ssl::context::pem, ec);
+  if (ec) configError("cannot load " + describe(key, "privateKey"), ec);
   if (SSL_CTX_check_private_key(native()) != 1) {
     throw TLSConfigurationError("privateKey does not match the certificate in certificateChain");
   }

@@ -2,6 +2,7 @@
 // end to end in cli/cli_e2e_test.py).
 #include <gtest/gtest.h>
 
+#include "messages.hpp"
 #include "options.hpp"
 
 namespace {
@@ -87,6 +88,22 @@ TEST(CliOptions, ManifestOnBothCommands) {
   EXPECT_EQ(parse({"connect", "h", "1", "--manifest", "b.webapp"}).connect.manifest, "b.webapp");
   EXPECT_TRUE(parse({"listen"}).listen.manifest.empty());
   EXPECT_THROW(parse({"listen", "--manifest"}), UsageError);
+}
+
+// Regression (issue 12): an empty --servername was taken as "not given" and HOST verified instead.
+TEST(CliOptions, EmptyServerNameIsAUsageError) {
+  EXPECT_THROW(parse({"connect", "h", "1", "--tls", "--servername", ""}), UsageError);
+  EXPECT_EQ(parse({"connect", "h", "1", "--tls", "--servername", "n"}).connect.serverName, "n");
+}
+
+// Regression (issue 12): a host or path with a newline printed a second, forged, error line.
+TEST(CliMessages, ControlCharactersAreEscapedSoAnErrorIsOneLine) {
+  using tcpsocket::cli::escapeControls;
+  EXPECT_EQ(escapeControls("127.0.0.1\ntcpsocket: FakeError: x"),
+            "127.0.0.1\\ntcpsocket: FakeError: x");
+  EXPECT_EQ(escapeControls("a\rb\tc\\d"), "a\\rb\\tc\\\\d");
+  EXPECT_EQ(escapeControls(std::string("\x1b[2J\x7f\0", 6)), "\\x1b[2J\\x7f\\x00");
+  EXPECT_EQ(escapeControls("caf\xc3\xa9 ~"), "caf\xc3\xa9 ~") << "other bytes pass through";
 }
 
 TEST(CliOptions, UnknownCommandAndNoCommand) {

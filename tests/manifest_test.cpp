@@ -2,10 +2,34 @@
 // the source, line:column and field for every kind of malformed manifest.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <new>
 
 #include "support/test_support.hpp"
+
+// Counts allocations while a test asks: how much work the parser does per value is measured by
+// what it allocates, not by how long it takes.
+namespace {
+std::atomic<bool> countingAllocations{false};
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (countingAllocations.load(std::memory_order_relaxed)) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+// GCC cannot see that the operator new above is malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace test {
 namespace {
@@ -149,6 +173,50 @@ TEST(Manifest, FileIsNamedInErrors) {
   } catch (const ts::ManifestError& e) {
     EXPECT_EQ(std::string(e.what()).rfind(path + ":1:", 0), 0u) << e.what();
   }
+  std::remove(path.c_str());
+}
+
+// Regression (issue 12): a position was kept for every value, so a large manifest cost memory and
+// time in proportion to its values (5.5 GiB for 100 MB), and a long key, repeated in the path of
+// every value under it, made that quadratic. Only the fields the validator checks are tracked now.
+TEST(Manifest, PositionsAreKeptOnlyForValidatedFields) {
+  constexpr std::size_t kValues = 100000;
+  std::string values;
+  for (std::size_t i = 0; i < kValues; ++i) values += "0,";
+  values += "0";
+  const std::string json = "{\"type\": \"web\", \"" + std::string(4096, 'k') + "\": [" + values +
+                           "], \"permissions\": {\"tcp-socket\": {\"connect\": [\"a:1\", 7]}}}";
+  allocations = 0;
+  countingAllocations = true;
+  const std::string e = errorOf(json);
+  countingAllocations = false;
+  EXPECT_NE(e.find("permissions.tcp-socket.connect[1]: must be"), std::string::npos) << e;
+  EXPECT_LT(allocations.load(), kValues / 100) << "allocations per unchecked value";
+}
+
+std::string fileErrorOf(const std::string& path) {
+  try {
+    AppPolicy::fromManifestFile(path);
+  } catch (const ts::ManifestError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Manifest, FilesThatAreNotRegularFilesAreRefusedByName) {
+  EXPECT_EQ(fileErrorOf("/dev/null"), "/dev/null: is not a regular file");
+  std::string dir = ::testing::TempDir();
+  if (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  EXPECT_EQ(fileErrorOf(dir), dir + ": is a directory");
+}
+
+TEST(Manifest, FileLargerThanOneMebibyteIsRefused) {
+  const std::string path = ::testing::TempDir() + "big_manifest.webapp";
+  const std::string manifest = "{\"type\": \"web\"}";
+  std::ofstream(path) << manifest << std::string((1u << 20) - manifest.size(), ' ');
+  EXPECT_EQ(fileErrorOf(path), "(accepted)") << "exactly 1 MiB";
+  std::ofstream(path, std::ios::app) << ' ';
+  EXPECT_EQ(fileErrorOf(path), path + ": is larger than 1 MiB");
   std::remove(path.c_str());
 }
 

@@ -347,10 +347,17 @@ class StartTlsWithPython(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, b"python saw: hello over TLS\r\n")
 
-    def start_our_server(self):
-        p = Process([STARTTLS, "server", path("good.pem"), path("good.key")])
+    def start_our_server(self, *extra):
+        p = Process([STARTTLS, "server", path("good.pem"), path("good.key"), *extra])
         self.addCleanup(p.stop)
         return p, int(p.wait_for(r"listening on (\d+)").group(1))
+
+    def greeted_client(self, *server_args):
+        _, port = self.start_our_server(*server_args)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.addCleanup(raw.close)
+        self.assertEqual(raw.recv(100), b"220 ready\r\n")
+        return raw
 
     def plaintext_preamble(self):
         """Our STARTTLS server, a raw client past its greeting and STARTTLS: (server, socket)."""
@@ -361,12 +368,41 @@ class StartTlsWithPython(unittest.TestCase):
         self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
         return proc, raw
 
-    def test_python_client_upgrades_against_our_server(self):
-        _, raw = self.plaintext_preamble()
+    def assert_echoed_over_tls(self, raw, line):
         context = ssl.create_default_context(cafile=path("ca.pem"))
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"echo me\r\n")
-            self.assertEqual(tls.recv(100), b"echo me\r\n")
+            tls.sendall(line)
+            self.assertEqual(tls.recv(100), line)
+
+    def test_python_client_upgrades_against_our_server(self):
+        _, raw = self.plaintext_preamble()
+        self.assert_echoed_over_tls(raw, b"echo me\r\n")
+
+    def test_command_split_across_segments_is_understood(self):
+        raw = self.greeted_client()
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw.sendall(b"START")
+        time.sleep(0.3)  # two reads on the server's side, not one
+        raw.sendall(b"TLS\r\n")
+        self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        self.assert_echoed_over_tls(raw, b"after a split command\r\n")
+
+    def test_plaintext_pipelined_with_starttls_is_dropped(self):
+        raw = self.greeted_client()
+        raw.sendall(b"STARTTLS\r\nRSET\r\n")  # the second command, if run, would answer 530
+        self.assertEqual(raw.recv(100), b"220 go ahead\r\n")
+        self.assert_echoed_over_tls(raw, b"only this\r\n")
+
+    def test_silent_client_is_dropped(self):
+        raw = self.greeted_client("0.5")
+        raw.settimeout(10)
+        self.assertEqual(read_until_end(raw), b"421 timed out waiting for STARTTLS\r\n")
+
+    def test_overlong_command_line_is_refused(self):
+        raw = self.greeted_client()
+        raw.sendall(b"A" * 600)
+        raw.settimeout(10)
+        self.assertEqual(read_until_end(raw), b"500 line too long\r\n")
 
     def test_plaintext_injected_after_starttls_is_not_delivered(self):
         proc, raw = self.plaintext_preamble()

@@ -26,14 +26,7 @@ class Session {
         output_(
             loop, STDOUT_FILENO,
             {.low = [this] { outputDrained(); }, .error = [this](int err) { outputFailed(err); }}) {
-    SocketOptions socketOptions;
-    socketOptions.binaryType = BinaryType::ArrayBuffer;
-    socketOptions.connectTimeout = options.timeout;
-    socketOptions.useSecureTransport = options.tls;
-    socketOptions.tls.trustedCertificates.file = options.caFile;
-    socketOptions.tls.serverName = options.serverName;
-    socketOptions.tls.dangerouslyAcceptAnyCertificate = options.acceptAnyCertificate;
-    socket_ = TCPSocket::open(loop, options.host, options.port, socketOptions);
+    socket_ = TCPSocket::open(loop, options.host, options.port, socketOptions(options));
     socket_.onopen([this](const TCPSocketEvent&) { opened(); });
     socket_.ondata([this](const TCPSocketEvent& e) { received(std::get<ArrayBuffer>(e.data)); });
     socket_.ondrain([this](const TCPSocketEvent&) { socketDrained(); });
@@ -52,15 +45,47 @@ class Session {
   }
 
  private:
+  // TLS is started by upgradeToSecure() at `open` rather than by useSecureTransport, whose `open`
+  // waits for the handshake: that `open` is the only public sign that TCP is up, which tells a
+  // silent server (handshake timeout) from an unreachable one (connect timeout).
+  static SocketOptions socketOptions(const ConnectOptions& options) {
+    SocketOptions o;
+    o.binaryType = BinaryType::ArrayBuffer;
+    o.connectTimeout = options.timeout;
+    if (options.tls) {  // else no TLS context: the system's trust store is costly to load
+      o.tls.trustedCertificates.file = options.caFile;
+      o.tls.serverName = options.serverName;
+      o.tls.dangerouslyAcceptAnyCertificate = options.acceptAnyCertificate;
+      o.tls.handshakeTimeout = options.timeout;
+    }
+    return o;
+  }
+
   void opened() {
     connected_ = true;
     log_("connected to " + target());
-    // Only now: nothing is read from stdin before the connection (and later its TLS) is up.
+    if (options_.tls && !startTls()) return;
+    // Only now: nothing is read from stdin before the connection is up. With TLS, what is sent
+    // waits in the socket's queue until the handshake (and verification) has completed.
     input_.emplace(
         loop_, STDIN_FILENO,
         StdinReader::Handlers{.chunk = [this](std::string c) { inputChunk(std::move(c)); },
                               .end = [this] { inputEnded(); },
                               .error = [this](int err) { inputFailed(err); }});
+  }
+
+  // A TLS setting that fails only now (settings equal to the defaults are loaded lazily) must
+  // end the session: carrying on would send stdin in plaintext.
+  bool startTls() {
+    try {
+      socket_.upgradeToSecure();
+      return true;
+    } catch (const Error& e) {
+      printError(e.name(), e.what());
+      status_ = 1;
+      socket_.closeImmediately();
+      return false;
+    }
   }
 
   void inputChunk(std::string chunk) {
@@ -90,6 +115,7 @@ class Session {
   }
 
   void received(ArrayBuffer bytes) {
+    received_ = true;
     if (!output_.write(bytes) && !outputPaused_) {
       outputPaused_ = true;
       socket_.suspend();
@@ -128,11 +154,19 @@ class Session {
       printError(name, "the app's connect allowlist does not allow " + target());
     } else if (name == "NetworkTimeoutError" && !connected_) {
       printError(name, target() + " did not answer within " + timeoutText());
+    } else if (name == "NetworkTimeoutError" && handshaking()) {
+      printError(
+          name, "the TLS handshake with " + target() + " did not complete within " + timeoutText());
     } else {
       printError(name,
                  (connected_ ? "connection to " : "cannot connect to ") + target() + " failed");
     }
   }
+
+  // No event marks the end of an upgrade's handshake; the first byte received proves it, since
+  // nothing is delivered before it. So a timeout after a completed handshake but before any byte
+  // (the kernel giving up on a vanished peer, minutes later) is reported as the handshake's too.
+  bool handshaking() const { return options_.tls && connected_ && !received_; }
 
   std::string target() const { return hostPort(options_.host, options_.port); }
   std::string timeoutText() const { return std::to_string(options_.timeout.count()) + " ms"; }
@@ -147,6 +181,7 @@ class Session {
   std::optional<StdinReader> input_;
   TCPSocket socket_;
   bool connected_ = false;
+  bool received_ = false;
   bool waitingForDrain_ = false;
   bool outputPaused_ = false;
   bool outputFailed_ = false;

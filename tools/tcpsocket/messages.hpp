@@ -13,10 +13,16 @@ std::string hostPort(const std::string& host, std::uint16_t port);
 /// The one stdout line of `listen`: "listening on HOST:PORT", flushed.
 void announceListening(const std::string& host, std::uint16_t port);
 
-/// One error line on stderr, the contract scripts rely on.
+/// `text` with every control character (bytes below 0x20, and 0x7f) written as \n, \r, \t or
+/// \xNN, and a backslash as \\: a host name, path or peer-supplied text can neither break a line
+/// in two nor move the terminal's cursor.
+std::string escapeControls(std::string_view text);
+
+/// One error line on stderr, the contract scripts rely on: exactly one line, whatever `name` and
+/// `what` contain (see escapeControls).
 void printError(std::string_view name, std::string_view what);
 
-/// `tcpsocket: <line>` on stderr, only with --verbose.
+/// `tcpsocket: <line>` on stderr, only with --verbose; one line, escaped as printError's.
 class VerboseLog {
  public:
   explicit VerboseLog(bool enabled) : enabled_(enabled) {}

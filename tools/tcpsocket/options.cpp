@@ -33,10 +33,11 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --tls-cert/--tls-key  serve TLS with this PEM certificate chain and key
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
-         --timeout  give up connecting after this many seconds (default 30)
+         --timeout  give up connecting after this many seconds (default 30), and as long
+                    again on a TLS handshake that does not complete
          --tls      speak TLS; the server's certificate is verified against the system's
-                    CAs (or --ca FILE) and HOST (or --servername NAME). stdin is not read
-                    before the handshake has completed.
+                    CAs (or --ca FILE) and HOST (or --servername NAME). Nothing from stdin
+                    is sent before the handshake has completed.
          --dangerously-accept-any-certificate  skip that verification (tests only)
 --manifest run under the policy of a Firefox OS app manifest (manifest.webapp): its type,
            its tcp-socket permission and allowlists (see docs/permissions.md)
@@ -84,6 +85,12 @@ std::uint32_t parseCount(const std::string& flag, const std::string& text,
     throw UsageError(flag + " expects a number from 1 to " + std::to_string(max) + ", got '" +
                      text + "'");
   }
+  return value;
+}
+
+// An empty value would silently mean "not given" (the library's default for an empty name).
+const std::string& nonEmpty(const std::string& flag, const std::string& value) {
+  if (value.empty()) throw UsageError(flag + " needs a non-empty value");
   return value;
 }
 
@@ -162,7 +169,7 @@ void parseConnect(Cursor& c, Command& cmd) {
     else if (arg == "--ca")
       o.caFile = c.valueOf(arg);
     else if (arg == "--servername")
-      o.serverName = c.valueOf(arg);
+      o.serverName = nonEmpty(arg, c.valueOf(arg));
     else if (arg == "--dangerously-accept-any-certificate")
       o.acceptAnyCertificate = true;
     else if (arg == "--timeout")
