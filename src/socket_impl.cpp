@@ -1,6 +1,5 @@
 #include "socket_impl.hpp"
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +19,6 @@ namespace {
 
 constexpr int kMaxReadsPerWakeup = 16;  // then yield to other sockets (fairness)
 constexpr int kMaxWritesPerWakeup = 16;
-constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr int kSendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;  // never SIGPIPE, never block
 constexpr int kRecvFlags = MSG_DONTWAIT;  // whatever the descriptor's own O_NONBLOCK says
 
@@ -607,8 +605,8 @@ void SocketImpl::finishClose() {
   if (state_ == ReadyState::Closed) return;
   state_ = ReadyState::Closed;
   if (!resetOnClose_ && tls_ && !tlsPending()) tls_->session->closeNotify();
-  if (resetOnClose_ || peerEnded_) {
-    closeDescriptor(resetOnClose_);
+  if (resetOnClose_) {
+    closeDescriptor(true);
   } else {
     lingerThenClose();
   }
@@ -657,8 +655,10 @@ void SocketImpl::watchQuiet() noexcept {
 bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
   if (state_ != ReadyState::Open || !queue_.empty() || writeArmed_ || tlsPending()) return false;
   if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
-  int unread = 0;  // bytes the kernel holds for us that nobody has read (a suspended socket)
-  return ::ioctl(socket_->native_handle(), FIONREAD, &unread) == 0 && unread == 0;
+  // Nothing the kernel holds for us unread (a suspended socket), and nothing it holds for the peer
+  // unacknowledged: a FIN behind such bytes would leave them orphaned in the kernel.
+  const int fd = socket_->native_handle();
+  return unreadBytes(fd) == 0 && unsentBytes(fd) == 0;
 }
 
 void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
@@ -679,39 +679,6 @@ void SocketImpl::idleTimerFired() {
   } else {
     startIdleTimer(std::chrono::ceil<std::chrono::milliseconds>(idle - quiet));
   }
-}
-
-// Sends FIN, then reads and discards until the peer's FIN (bounded by a timer) before closing the
-// descriptor: closing with unread input would make the kernel send RST, and a reset can destroy
-// data the peer has not read yet.
-void SocketImpl::lingerThenClose() {
-  const int fd = nativeHandle();
-  if (fd < 0) return;
-  sys::ops().shutdown(fd, SHUT_WR);
-  std::error_code ignored;
-  socket_->cancel(ignored);  // waits of the open socket; from here on only the linger reads wait
-  timer_ = std::make_unique<asio::steady_timer>(loop()->io(), kLingerTimeout);
-  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec) self->closeDescriptor();
-  });
-  lingerRead();
-}
-
-void SocketImpl::lingerRead() {
-  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
-    const int fd = nativeHandle();
-    if (fd < 0) return;
-    const ssize_t n =
-        sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, kRecvFlags);
-    if (n > 0 || (n < 0 && errno == EINTR)) continue;
-    if (n < 0 && wouldBlock(errno)) break;
-    closeDescriptor();  // the peer's FIN, or an error: done
-    return;
-  }
-  socket_->async_wait(asio::socket_base::wait_read,
-                      [self = shared_from_this()](const std::error_code& ec) {
-                        if (!ec) self->lingerRead();
-                      });
 }
 
 void SocketImpl::closeDescriptor(bool reset) noexcept {

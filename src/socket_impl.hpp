@@ -143,8 +143,12 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void fail(ErrorInfo info, bool reset = false);
   void failLater(ErrorInfo info, bool reset = false);
   void release();
+  // Lingering (socket_linger.cpp): after our FIN, until the peer has taken everything.
+  struct LingerState;
   void lingerThenClose();
   void lingerRead();
+  void lingerTick();
+  void lingerDone();
   void closeDescriptor(bool reset = false) noexcept;
 
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
@@ -178,6 +182,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   WriteQueue queue_;
   std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
   std::unique_ptr<TlsState> tls_;                 // null: not TLS (ssl is false)
+  std::unique_ptr<LingerState> linger_;           // null until closed gracefully
   ListenerList<TCPSocketEvent> listeners_;
   std::shared_ptr<const SocketHandlers> sharedHandlers_;  // the server's, run first; may be null
   std::shared_ptr<SocketImpl>
@@ -194,6 +199,19 @@ struct SocketImpl::TlsState {
   bool readWaitsWrite = false;  // OpenSSL must write before it can read on
   bool writeWaitsRead = false;  // and the other way round
 };
+
+/// What a closed socket waits for before letting its descriptor go (see socket_linger.cpp).
+struct SocketImpl::LingerState {
+  std::chrono::steady_clock::time_point progressAt;  // when the peer last took bytes from us
+  int unsent = 0;                 // our bytes the kernel still holds, at the last look
+  bool peerFinished = false;      // the peer's FIN was read
+  bool discardedInput = false;    // the peer sent bytes after our FIN that nobody will read
+};
+
+/// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not
+/// yet acknowledged by the peer (SIOCOUTQ); 0 if the descriptor cannot say.
+int unreadBytes(int fd) noexcept;
+int unsentBytes(int fd) noexcept;
 
 /// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.
 std::string addressString(const asio::ip::address& address);

@@ -1,13 +1,17 @@
 // Issue "reliability": per-connection options and limits, server limits, draining and abortive
 // close, and handlers that tear everything down from inside every event.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
+#include "socket_impl.hpp"  // unsentBytes
 #include "support/pair.hpp"
 
 namespace test {
@@ -355,6 +359,139 @@ TEST_F(Reliability, DrainResetsAConnectionStillBusyAtTheDeadline) {
   }));
   EXPECT_TRUE(peer.failed()) << "reset, not FIN";
   EXPECT_FALSE(peer.eof());
+}
+
+// A client that looks like one across a real network (small segments, a small receive window):
+// on loopback the kernel's buffers would otherwise swallow what these tests need to see queued.
+RawConn connectSmallWindow(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int rcvbuf = 2048;
+  const int mss = 536;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("connect failed");
+  }
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  return RawConn(fd);
+}
+
+// Sockets in this network namespace with local port `port` in TCP state `state` ("09": LAST_ACK),
+// as /proc/net/tcp lists them: orphans the process let go of are there too.
+int socketsOnPort(std::uint16_t port, const std::string& state) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);
+  int count = 0;
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, st;
+    fields >> slot >> local >> remote >> st;
+    if (std::stoi(local.substr(local.find(':') + 1), nullptr, 16) == port && st == state) ++count;
+  }
+  return count;
+}
+
+// Waits for the error a reset leaves on a socket, seen without reading from it (reading would be
+// progress). ECONNRESET, or EPIPE once the peer had read our FIN.
+int awaitReset(ts::EventLoop& loop, int fd) {
+  int error = 0;
+  runUntil(
+      loop,
+      [&] {
+        socklen_t len = sizeof error;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);  // reading it clears it
+        return error != 0;
+      },
+      10000ms);
+  return error;
+}
+
+// Regression (attack on issue 12): a peer that stopped reading once our echo was in the kernel
+// looked quiet (our queue empty, nothing unread), so drain() sent a FIN behind the unsent bytes and
+// the kernel kept the orphan and its buffers for minutes. Such a peer is busy: reset at the deadline.
+TEST_F(Reliability, DrainDoesNotCallAPeerQuietWhileTheKernelStillHoldsItsBytes) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  echoWithBackpressure(server);
+  ts::TCPSocket accepted;
+  server.addEventListener(ts::ServerEventType::Connect,
+                          [&](const ts::TCPServerSocketEvent& e) { accepted = e.socket; });
+  RawConn peer = connectSmallWindow(server.localPort());
+  peer.writeAll(std::string(24 * 1024, 'e'));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted && accepted.bufferedAmount() == 0; }));
+  runFor(loop, 100ms);
+  ASSERT_EQ(accepted.bufferedAmount(), 0u) << "the kernel must have taken our whole echo";
+  ASSERT_GT(ts::detail::unsentBytes(accepted.nativeHandle()), 0) << "and still hold some of it";
+  bool done = false;
+  server.drain(1s, [&] { done = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return done; }, 5000ms));
+  EXPECT_EQ(awaitReset(loop, peer.fd()), ECONNRESET) << "a FIN, not a reset";
+}
+
+// Regression (attack on issue 12): a peer that half-closed and never read left the closed socket
+// orphaned in LAST_ACK with our unsent bytes, outside every limit. It is reset once it has taken
+// nothing for the linger timeout.
+TEST_F(Reliability, AClosedSocketWhosePeerTakesNothingIsResetNotOrphaned) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  echoWithBackpressure(server);
+  int closes = 0;
+  server.addEventListener(ts::ServerEventType::Connect, [&](const ts::TCPServerSocketEvent& e) {
+    e.socket.onclose([&](const ts::TCPSocketEvent&) { ++closes; });
+  });
+  RawConn peer = connectSmallWindow(server.localPort());
+  peer.writeAll(std::string(8 * 1024, 'h'));  // an echo the kernel takes whole
+  peer.shutdownWrite();                        // and never reads
+  ASSERT_TRUE(runUntil(loop, [&] { return closes == 1; }));
+  const std::uint16_t port = server.localPort();
+  // Our side is done with the connection (an orphan would sit in LAST_ACK with the bytes)...
+  ASSERT_TRUE(runUntil(loop, [&] { return socketsOnPort(port, "09") == 0; }, 10000ms))
+      << "the server let go with a FIN behind unsent bytes: orphaned in LAST_ACK";
+  // ...and a reset, not our bytes and a FIN, is what the peer finds when it reads at last.
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof() || peer.failed();
+  }));
+  EXPECT_TRUE(peer.failed());
+}
+
+// Regression (attack on issue 12): bytes that crossed our FIN were read and thrown away, and the
+// peer then saw a clean end, as if they had been answered. It is reset instead, once it has
+// everything we sent.
+TEST_F(Reliability, InputArrivingAfterOurCloseEndsInAResetAfterOurBytes) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    e.socket.send(std::string_view("bye"));
+    e.socket.close();
+  });
+  RawConn peer = RawConn::connectTo("127.0.0.1", server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof();
+  }));
+  EXPECT_EQ(peer.received(), "bye");
+  ASSERT_EQ(::send(peer.fd(), "late request", 12, MSG_NOSIGNAL), 12);
+  EXPECT_EQ(awaitReset(loop, peer.fd()), EPIPE) << "the late request vanished without a trace";
+}
+
+// A peer that closes properly after reading everything still gets a FIN, not a reset.
+TEST_F(Reliability, APeerThatReadsEverythingAndClosesGetsACleanEnd) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  const std::string reply = asString(randomBytes(1 << 20, 5));
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    e.socket.send(std::string_view(reply));
+    e.socket.close();
+  });
+  RawConn peer = connectSmallWindow(server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return peer.eof() || peer.failed();
+  }));
+  EXPECT_FALSE(peer.failed());
+  EXPECT_TRUE(peer.received() == reply);
 }
 
 // Regression (review): a second drain() while one ran never called its `done`.

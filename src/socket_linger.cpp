@@ -1,0 +1,112 @@
+// A gracefully closed socket's last steps. After our FIN the descriptor is kept until the peer has
+// taken everything: its FIN has been read (input arriving meanwhile is read, so that closing never
+// meets unread input, which would make the kernel answer with a reset that can destroy data the
+// peer has not read yet) and the kernel's send queue is empty (a descriptor closed with bytes
+// still queued becomes an orphan the kernel keeps, buffers and all, for minutes).
+//
+// Two outcomes are resets, not FINs: a peer that takes none of our bytes for kLingerTimeout (it
+// may never read again: the orphan would hold kernel memory nobody accounts for), and a peer that
+// sent bytes after our FIN (a request crossing our close: a clean end would tell it that it was
+// answered). A reset sent once our queue is empty destroys nothing the peer has received.
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include "socket_impl.hpp"
+#include "sys_ops.hpp"
+
+namespace tcpsocket::detail {
+namespace {
+
+constexpr auto kLingerTimeout = std::chrono::seconds(2);  // without progress
+constexpr auto kLingerPoll = std::chrono::milliseconds(100);
+constexpr int kMaxLingerReads = 16;
+
+}  // namespace
+
+namespace {
+int kernelQueued(int fd, unsigned long request) noexcept {
+  int bytes = 0;
+  return ::ioctl(fd, request, &bytes) == 0 ? bytes : 0;
+}
+}  // namespace
+
+int unreadBytes(int fd) noexcept { return kernelQueued(fd, FIONREAD); }
+int unsentBytes(int fd) noexcept { return kernelQueued(fd, SIOCOUTQ); }
+
+void SocketImpl::lingerThenClose() {
+  const int fd = nativeHandle();
+  if (fd < 0) return;
+  sys::ops().shutdown(fd, SHUT_WR);
+  std::error_code ignored;
+  socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
+  linger_ = std::make_unique<LingerState>();
+  linger_->progressAt = std::chrono::steady_clock::now();
+  linger_->unsent = unsentBytes(fd);
+  linger_->peerFinished = peerEnded_;
+  timer_ = std::make_unique<asio::steady_timer>(loop()->io());
+  lingerRead();
+  if (nativeHandle() >= 0) lingerTick();
+}
+
+void SocketImpl::lingerRead() {
+  const int fd = nativeHandle();
+  if (fd < 0 || linger_->peerFinished) return;
+  for (int i = 0; i < kMaxLingerReads; ++i) {
+    const ssize_t n = sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize,
+                                      MSG_DONTWAIT);
+    if (n > 0) {
+      linger_->discardedInput = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // What crossed our FIN is lost: say so as soon as our own bytes are safe with the peer.
+      if (linger_->discardedInput && unsentBytes(fd) == 0) {
+        closeDescriptor(true);
+        return;
+      }
+      break;
+    }
+    if (n < 0) {  // the connection is gone: nothing left to protect
+      closeDescriptor();
+      return;
+    }
+    linger_->peerFinished = true;  // its FIN: from here on only our send queue matters
+    lingerDone();
+    return;
+  }
+  socket_->async_wait(asio::socket_base::wait_read,
+                      [self = shared_from_this()](const std::error_code& ec) {
+                        if (!ec) self->lingerRead();
+                      });
+}
+
+// Polled while lingering: nothing signals that the peer has acknowledged our last bytes.
+void SocketImpl::lingerTick() {
+  const int fd = nativeHandle();
+  if (fd < 0) return;
+  const int unsent = unsentBytes(fd);
+  const auto now = std::chrono::steady_clock::now();
+  if (unsent < linger_->unsent) linger_->progressAt = now;
+  linger_->unsent = unsent;
+  if (unsent == 0 && (linger_->peerFinished || linger_->discardedInput)) {
+    closeDescriptor(linger_->discardedInput);
+    return;
+  }
+  if (now - linger_->progressAt >= kLingerTimeout) {
+    closeDescriptor(unsent > 0 || linger_->discardedInput);
+    return;
+  }
+  timer_->expires_after(kLingerPoll);
+  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->lingerTick();
+  });
+}
+
+void SocketImpl::lingerDone() {
+  const int fd = nativeHandle();
+  if (fd < 0 || unsentBytes(fd) > 0) return;  // the tick closes once it is taken
+  closeDescriptor(linger_->discardedInput);
+}
+
+}  // namespace tcpsocket::detail
