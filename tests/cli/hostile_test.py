@@ -108,8 +108,8 @@ class ChatAbuse(unittest.TestCase):
         proc, port = start_listen_env("--mode", "chat")
         members = []
         try:
-            members = connect_many(port, 1000)
-            sender = members.pop()
+            members = [connect_small_window(port) for _ in range(999)]
+            sender = socket.create_connection(("127.0.0.1", port), timeout=10)
             self.assertTrue(wait_for(lambda: open_fds(proc.pid) >= 1000, 20), "not all accepted")
             base = rss_kib(proc.pid)
             peak = [base]
@@ -224,6 +224,124 @@ class ChatAbuse(unittest.TestCase):
             self.assertEqual(stop(proc), 0)
         finally:
             release(proc, members)
+
+
+def connect_small_window(port):
+    """A member that looks like one across a real network (small segments, a 1 KiB receive
+    buffer): on loopback the kernel's buffers would otherwise hide what queues in the server."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+class ChatAbuseFoundInReview(unittest.TestCase):
+    """Holes an attack on the first version of the chat room found."""
+
+    def test_one_byte_reads_do_not_pile_up_blocks_for_non_readers(self):
+        """20 members each send a bare newline every millisecond; 1,000 members never read. Before:
+        every one-byte read became a block queued for every non-reader at ~100 bytes of queue entry
+        but counted as 1 byte, so no limit was ever reached: +1.4 GB in 30 s."""
+        proc, port = start_listen_env("--mode", "chat")
+        members, senders = [], []
+        try:
+            members = [connect_small_window(port) for _ in range(1000)]
+            senders = connect_many(port, 20)
+            self.assertTrue(wait_for(lambda: open_fds(proc.pid) >= 1020, 20), "not all accepted")
+            base = rss_kib(proc.pid)
+            peak = base
+            deadline = time.monotonic() + 5
+            for s in senders:
+                s.setblocking(False)
+            while time.monotonic() < deadline:
+                for s in senders:
+                    try:
+                        s.send(b"\n")
+                        while s.recv(1 << 16):
+                            pass
+                    except (BlockingIOError, ConnectionError):
+                        pass
+                peak = max(peak, rss_kib(proc.pid))
+                time.sleep(0.001)
+            grown_mib = (peak - base) / 1024
+            print("\n  chat, 1,000 non-readers, 20 members sending one byte per ms for 5 s: RSS +%.1f MiB"
+                  % grown_mib, file=sys.stderr)
+            self.assertLess(grown_mib, 64, "server RSS grew by %.0f MiB" % grown_mib)
+            self.assertTrue(wait_for(lambda: open_fds(proc.pid) < 100, 10), "the non-readers were not cut off")
+            self.assertEqual(stop(proc), 0)
+        finally:
+            release(proc, members + senders)
+
+    def test_a_member_kept_behind_by_others_does_not_freeze_every_sender(self):
+        """Every 0.5 s a new member that never reads is put more than 1 MiB behind by 24 fresh
+        members sending one 64 KiB line each. Before: senders waited until no member was behind at
+        all, which never happened: an honest member got 2 of ~400 lines through in 20 s."""
+        proc, port = start_listen_env("--mode", "chat")
+        honest, reader = connect_many(port, 2)
+        attackers = []
+        try:
+            arrived = []
+            stop_reading = threading.Event()
+
+            def read():
+                reader.settimeout(0.2)
+                buf = b""
+                while not stop_reading.is_set():
+                    try:
+                        chunk = reader.recv(1 << 20)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        return
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    now = time.monotonic()
+                    arrived.extend(now - float(line[7:]) for line in lines if line.startswith(b"HONEST "))
+
+            def drain_honest():  # the honest member reads what others say, as members do
+                honest.settimeout(0.2)
+                while not stop_reading.is_set():
+                    try:
+                        if not honest.recv(1 << 20):
+                            return
+                    except socket.timeout:
+                        pass
+
+            threads = [threading.Thread(target=read), threading.Thread(target=drain_honest)]
+            for t in threads:
+                t.start()
+            line = b"x" * 65535 + b"\n"
+            sent = 0
+            started = time.monotonic()
+            next_attack = started
+            while time.monotonic() - started < 8:
+                if time.monotonic() >= next_attack:
+                    attackers.append(connect_small_window(port))
+                    for _ in range(24):
+                        a = socket.create_connection(("127.0.0.1", port), timeout=10)
+                        a.setblocking(False)
+                        try:
+                            a.send(line)
+                        except BlockingIOError:
+                            pass
+                        attackers.append(a)
+                    next_attack += 0.5
+                honest.sendall(b"HONEST %f\n" % time.monotonic())
+                sent += 1
+                time.sleep(0.05)
+            wait_for(lambda: len(arrived) >= sent, 5 * SLOW)
+            stop_reading.set()
+            for t in threads:
+                t.join(10)
+            prompt = [delay for delay in arrived if delay < 1.0 * SLOW]
+            print("\n  chat, a member kept behind by others: %d of %d honest lines arrived within 1 s, worst %.0f ms"
+                  % (len(prompt), sent, max(arrived, default=0) * 1000), file=sys.stderr)
+            self.assertGreaterEqual(len(prompt), sent * 9 // 10)
+            self.assertEqual(stop(proc), 0)
+        finally:
+            release(proc, [honest, reader] + attackers)
 
 
 class GracefulShutdown(unittest.TestCase):
@@ -345,6 +463,26 @@ class Signals(unittest.TestCase):
         finally:
             release(proc)
 
+    def test_a_stopped_worker_does_not_hold_the_supervisor_past_the_deadline(self):
+        """Before: a worker stopped with SIGSTOP (or wedged) kept the supervisor waiting forever."""
+        proc, _, port = start_listen("--workers", "2")
+        workers = self.worker_pids(proc.pid)
+        try:
+            os.kill(workers[0], signal.SIGSTOP)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 1, "a worker had to be killed: not a clean stop")
+            self.assertLess(time.monotonic() - started, 6.0)
+            self.assertIn("WorkerError", proc.stderr.read())
+            self.assertFalse(os.path.exists("/proc/%d" % workers[0]), "the stopped worker was left behind")
+        finally:
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            release(proc)
+
     def test_workers_stop_when_the_supervisor_is_killed(self):
         proc, _, port = start_listen("--workers", "2")
         workers = self.worker_pids(proc.pid)
@@ -383,6 +521,27 @@ class ClosedOutput(unittest.TestCase):
             for _ in range(3):
                 self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
             self.assertIsNone(proc.poll())
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+        finally:
+            release(proc)
+            proc.stdout.close()
+
+    def test_closed_standard_descriptors_are_not_reused_for_the_loop(self):
+        """Started with stdin and stderr closed, the loop's own descriptors took numbers 0 and 2, and
+        log lines were written into them."""
+        def close_stdin_and_stderr():
+            os.close(0)
+            os.close(2)
+
+        proc = subprocess.Popen([clihelpers.BINARY, "listen", "--verbose"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                preexec_fn=close_stdin_and_stderr)
+        try:
+            port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+            self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
+            for fd in (0, 2):
+                self.assertEqual(os.readlink("/proc/%d/fd/%d" % (proc.pid, fd)), "/dev/null")
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(10), 0)
         finally:

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <utility>
 #include <vector>
 
 namespace tcpsocket::cli {
@@ -13,11 +15,15 @@ using Clock = std::chrono::steady_clock;
 
 // The rest of a read after its last newline waits for the next read, up to this much; a longer
 // line is relayed in pieces, so that a member never holds a large unfinished line.
-constexpr std::size_t kMaxPartialLine = 4096;
+constexpr std::size_t kMaxPartialLine = 1024;
 // A read relayed to this many members lets the loop run other sockets before the next read.
 constexpr std::size_t kYieldFanOut = 64;
 // After holding this much, hand freed memory back to the system once the room holds nothing.
 constexpr std::uint64_t kTrimAfter = 1u << 20;
+// What one queued block costs a member's send queue beyond its bytes (the queue's entry for it,
+// and that vector's slack): counted, so that one-byte reads cannot pile up blocks for free.
+constexpr std::uint64_t kBlockCost = 96;
+constexpr std::chrono::milliseconds kLaggardPoll{100};
 
 }  // namespace
 
@@ -56,8 +62,6 @@ ChatRoom::~ChatRoom() {
   laggardTimer_.cancel();
 }
 
-std::uint64_t ChatRoom::heldBytes() const { return meter_->held; }
-
 void ChatRoom::join(TCPSocket socket) {
   const std::uint64_t id = ++lastId_;
   members_.emplace(id, Member{socket, {}});
@@ -92,62 +96,70 @@ void ChatRoom::relay(std::uint64_t from, std::string lines) {
   std::size_t fanOut = 0;
   for (auto& [id, member] : members_) {
     if (id == from || member.socket.readyState() != ReadyState::Open) continue;
-    deliver(id, member, block);
+    deliver(id, member, from, block);
     ++fanOut;
   }
-  Member& sender = members_.at(from);
-  if (!laggards_.empty()) pause(from, sender);
   enforceBudget();
-  if (fanOut >= kYieldFanOut) yieldAfterFanOut(from, sender);
+  if (fanOut >= kYieldFanOut) yieldAfterFanOut(from, members_.at(from));
 }
 
-void ChatRoom::deliver(std::uint64_t to, Member& member, const std::shared_ptr<const Block>& block) {
+void ChatRoom::deliver(std::uint64_t to, Member& member, std::uint64_t from,
+                       const std::shared_ptr<const Block>& block) {
+  if (member.socket.bufferedAmount() == 0) forgetQueued(member);  // it has caught up since
   member.socket.sendShared(block->view(), block);
-  const std::uint64_t behind = member.socket.bufferedAmount();
-  if (behind > limits_.cutOffBytes()) {
-    cutOff(member, "a chat member fell too far behind");
-  } else if (behind > limits_.laggardBytes() && !laggards_.contains(to)) {
-    laggards_.emplace(to, Clock::now());
-    if (!laggardTimerArmed_) armLaggardTimer(limits_.laggardGrace);
+  if (member.socket.bufferedAmount() == 0) return;  // the kernel took it all
+  ++member.queuedBlocks;
+  queueCosts_ += kBlockCost;
+  const std::uint64_t lag = behind(member);
+  if (lag > limits_.cutOffBytes()) {
+    cutOff(to, member, "a chat member fell too far behind");
+  } else if (lag > limits_.laggardBytes() && !laggards_.contains(to)) {
+    laggards_.emplace(to, Laggard{Clock::now(), from});
+    waitFor(from);
+    if (!laggardTimerArmed_) armLaggardTimer();
   }
+}
+
+std::uint64_t ChatRoom::behind(const Member& member) const {
+  return member.socket.bufferedAmount() + member.queuedBlocks * kBlockCost;
+}
+
+void ChatRoom::forgetQueued(Member& member) {
+  queueCosts_ -= member.queuedBlocks * kBlockCost;
+  member.queuedBlocks = 0;
 }
 
 // `drain`: the member's queue is empty, so it is no longer behind anyone.
 void ChatRoom::caughtUp(std::uint64_t id) {
-  if (laggards_.erase(id) > 0 && laggards_.empty()) resumeSenders();
+  forgetQueued(members_.at(id));
+  releaseLaggard(id);
 }
 
 void ChatRoom::left(std::uint64_t id) {
+  forgetQueued(members_.at(id));
+  releaseLaggard(id);
   members_.erase(id);
-  paused_.erase(id);
-  if (laggards_.erase(id) > 0 && laggards_.empty()) resumeSenders();
 }
 
-void ChatRoom::pause(std::uint64_t id, Member& member) {
-  if (member.pausedByLaggards) return;
-  member.pausedByLaggards = true;
-  member.socket.suspend();
-  paused_.insert(id);
+// The sender of a line that put a member behind is not read until that member catches up.
+void ChatRoom::waitFor(std::uint64_t sender) {
+  Member& member = members_.at(sender);
+  if (member.waitingOn++ == 0) member.socket.suspend();
 }
 
-void ChatRoom::armLaggardTimer(std::chrono::milliseconds delay) {
-  laggardTimerArmed_ = true;
-  laggardTimer_ = loop_.setTimeout(delay, [this] {
+void ChatRoom::releaseLaggard(std::uint64_t id) {
+  const auto it = laggards_.find(id);
+  if (it == laggards_.end()) return;
+  const std::uint64_t sender = it->second.sender;
+  laggards_.erase(it);
+  if (laggards_.empty()) {
+    laggardTimer_.cancel();
     laggardTimerArmed_ = false;
-    cutOffLaggards();
-  });
-}
-
-void ChatRoom::resumeSenders() {
-  laggardTimer_.cancel();
-  laggardTimerArmed_ = false;
-  for (const std::uint64_t id : paused_) {
-    const auto it = members_.find(id);
-    if (it == members_.end() || !it->second.pausedByLaggards) continue;
-    it->second.pausedByLaggards = false;
-    it->second.socket.resume();
   }
-  paused_.clear();
+  const auto waiting = members_.find(sender);
+  if (waiting != members_.end() && --waiting->second.waitingOn == 0) {
+    waiting->second.socket.resume();
+  }
 }
 
 // One read fanned out to many members has done a lot of work: the sender waits its turn behind
@@ -164,42 +176,51 @@ void ChatRoom::yieldAfterFanOut(std::uint64_t id, Member& member) {
   });
 }
 
-// Laggards that did not catch up within the grace period are cut off; their senders go on.
-void ChatRoom::cutOffLaggards() {
-  const auto now = Clock::now();
-  auto next = Clock::time_point::max();
-  for (const auto& [id, since] : std::vector(laggards_.begin(), laggards_.end())) {
-    if (now - since >= limits_.laggardGrace) {
-      cutOff(members_.at(id), "a chat member did not catch up");
-    } else {
-      next = std::min(next, since + limits_.laggardGrace);
-    }
-  }
-  if (next != Clock::time_point::max()) {
-    armLaggardTimer(std::chrono::ceil<std::chrono::milliseconds>(next - now));
-  }
+void ChatRoom::armLaggardTimer() {
+  laggardTimerArmed_ = true;
+  laggardTimer_ = loop_.setTimeout(kLaggardPoll, [this] {
+    laggardTimerArmed_ = false;
+    checkLaggards();
+  });
 }
 
-// Over the budget (many senders at once): the members furthest behind go first.
+// Polled while there are laggards: one behind on many tiny blocks may catch up without a `drain`
+// (its queue never held 64 KiB), and one that does not catch up within the grace period is cut
+// off; either way its sender goes on.
+void ChatRoom::checkLaggards() {
+  const auto now = Clock::now();
+  for (const auto& [id, laggard] : std::vector(laggards_.begin(), laggards_.end())) {
+    Member& member = members_.at(id);
+    if (member.socket.bufferedAmount() == 0) {
+      caughtUp(id);
+    } else if (now - laggard.since >= limits_.laggardGrace) {
+      cutOff(id, member, "a chat member did not catch up");
+    }
+  }
+  if (!laggards_.empty()) armLaggardTimer();
+}
+
+// Over the budget (many senders, or a great many members behind at once): the members furthest
+// behind go first.
 void ChatRoom::enforceBudget() {
-  if (meter_->held <= limits_.budget) return;
-  std::vector<Member*> byLag;
-  for (auto& [id, member] : members_) byLag.push_back(&member);
-  std::sort(byLag.begin(), byLag.end(), [](Member* a, Member* b) {
-    return a->socket.bufferedAmount() > b->socket.bufferedAmount();
-  });
-  for (Member* member : byLag) {
-    if (meter_->held <= limits_.budget / 2 || member->socket.bufferedAmount() == 0) break;
-    cutOff(*member, "the chat room is over its memory budget");
+  if (meter_->held + queueCosts_ <= limits_.budget) return;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> byLag;  // (behind, id)
+  for (const auto& [id, member] : members_) byLag.emplace_back(behind(member), id);
+  std::sort(byLag.begin(), byLag.end(), std::greater<>());
+  for (const auto& [lag, id] : byLag) {
+    if (meter_->held + queueCosts_ <= limits_.budget / 2 || lag == 0) break;
+    cutOff(id, members_.at(id), "the chat room is over its memory budget");
   }
 }
 
 // A reset, not a FIN: a FIN would queue behind the unsent data, and the kernel would keep the
 // orphaned connection and its buffers long after we let go of it.
-void ChatRoom::cutOff(Member& member, const char* why) {
+void ChatRoom::cutOff(std::uint64_t id, Member& member, const char* why) {
   if (member.socket.readyState() == ReadyState::Closed) return;
   log_(std::string(why) + ": cutting off " + hostPort(member.socket.host(), member.socket.port()));
   member.socket.abort();  // discards its queue now: the blocks it held are released
+  forgetQueued(member);
+  releaseLaggard(id);  // its sender goes on now, not at the close event
 }
 
 // A block was freed (inside the library's write path or a close: touch no socket here).

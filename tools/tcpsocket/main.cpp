@@ -10,14 +10,18 @@
 #include "listen_command.hpp"
 #include "messages.hpp"
 #include "options.hpp"
+#include "shutdown_signal.hpp"
 
 int main(int argc, char** argv) {
   using namespace tcpsocket;
   // A reader of our stdout or stderr that goes away (`| head`, a closed log pipe) must not kill a
   // server: every write reports EPIPE instead, and a failed log line is dropped.
   std::signal(SIGPIPE, SIG_IGN);
+  cli::keepStandardDescriptorsOpen();
   try {
     const cli::Command cmd = cli::parse(std::vector<std::string>(argv + 1, argv + argc));
+    // At once: a stop signal that arrives while the server starts is kept for its watcher.
+    if (cmd.kind == cli::Command::Kind::Listen) cli::blockServerSignals();
     switch (cmd.kind) {
       case cli::Command::Kind::Help:
         std::cout << cli::usageText();

@@ -1,5 +1,8 @@
 #include "messages.hpp"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <iostream>
 
 namespace tcpsocket::cli {
@@ -34,6 +37,14 @@ std::string escapeControls(std::string_view text) {
     }
   }
   return out;
+}
+
+void keepStandardDescriptorsOpen() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      ::open("/dev/null", O_RDWR);  // the lowest free number: this one
+    }
+  }
 }
 
 void printError(std::string_view name, std::string_view what) {

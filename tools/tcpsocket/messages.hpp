@@ -18,6 +18,11 @@ void announceListening(const std::string& host, std::uint16_t port);
 /// in two nor move the terminal's cursor.
 std::string escapeControls(std::string_view text);
 
+/// Started with stdin, stdout or stderr closed (`>&-`), the first descriptor the program opens
+/// would take its number, and the ready line or log lines would be written into it: /dev/null
+/// takes each closed one instead.
+void keepStandardDescriptorsOpen();
+
 /// One error line on stderr, the contract scripts rely on: exactly one line, whatever `name` and
 /// `what` contain (see escapeControls).
 void printError(std::string_view name, std::string_view what);

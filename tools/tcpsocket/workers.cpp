@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <tcpsocket/errors.hpp>
+#include <thread>
 #include <vector>
 
 #include "app_manifest.hpp"
@@ -85,14 +87,32 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   _exit(status);
 }
 
-int stopAll(const std::vector<pid_t>& children) {
+// Each worker drains within its own 4 s deadline; one that is stopped (SIGSTOP) or wedged must
+// not hold the supervisor, and so the whole group, past the 5 s a stop is promised in.
+constexpr auto kWorkerStopDeadline = std::chrono::milliseconds(4800);
+
+int stopAll(std::vector<pid_t> children) {
   for (const pid_t pid : children) ::kill(pid, SIGTERM);
   int result = 0;
-  for (const pid_t pid : children) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  const auto deadline = std::chrono::steady_clock::now() + kWorkerStopDeadline;
+  while (!children.empty()) {
+    const bool late = std::chrono::steady_clock::now() >= deadline;
+    for (auto it = children.begin(); it != children.end();) {
+      if (late) {
+        printError("WorkerError", "worker " + std::to_string(*it) +
+                                      " did not stop in time and was killed");
+        ::kill(*it, SIGKILL);
+      }
+      int status = 0;
+      const pid_t done = ::waitpid(*it, &status, late ? 0 : WNOHANG);
+      if (done == 0) {
+        ++it;
+        continue;
+      }
+      if (done < 0 || late || !WIFEXITED(status) || WEXITSTATUS(status) != 0) result = 1;
+      it = children.erase(it);
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) result = 1;
+    if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return result;
 }
