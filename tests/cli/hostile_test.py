@@ -74,6 +74,19 @@ def read_until_end(sock, timeout):
         return bytes(data), "timeout"
 
 
+def read_chunks(sock, stop, on_chunk):
+    """Reads until `stop` is set or the peer closes, handing every chunk to `on_chunk`."""
+    sock.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            chunk = sock.recv(1 << 20)
+        except socket.timeout:
+            continue
+        if not chunk:
+            return
+        on_chunk(chunk)
+
+
 def release(proc, socks=()):
     """Test cleanup: closes the sockets and kills the server if a failed check left it running."""
     for s in socks:
@@ -179,23 +192,21 @@ class ChatAbuse(unittest.TestCase):
 
             arrivals = {}
 
+            pending = [b""]
+
+            def on_watched(chunk):
+                now = time.monotonic()
+                buf = pending[0]
+                buf = (buf + chunk)[-64:] if b"probe" not in chunk else buf + chunk
+                while b"probe-" in buf and b"!" in buf[buf.index(b"probe-"):]:
+                    start = buf.index(b"probe-")
+                    end = buf.index(b"!", start)
+                    arrivals[int(buf[start + 6:end])] = now
+                    buf = buf[end + 1:]
+                pending[0] = buf
+
             def watch():
-                watcher.settimeout(1)
-                buf = b""
-                while not stop_reading.is_set():
-                    try:
-                        chunk = watcher.recv(1 << 20)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        return
-                    now = time.monotonic()
-                    buf = (buf + chunk)[-64:] if b"probe" not in chunk else buf + chunk
-                    while b"probe-" in buf and b"!" in buf[buf.index(b"probe-"):]:
-                        start = buf.index(b"probe-")
-                        end = buf.index(b"!", start)
-                        arrivals[int(buf[start + 6:end])] = now
-                        buf = buf[end + 1:]
+                read_chunks(watcher, stop_reading, on_watched)
 
             threads = [threading.Thread(target=drain_readers), threading.Thread(target=watch)]
             for t in threads:
@@ -285,31 +296,16 @@ class ChatAbuseFoundInReview(unittest.TestCase):
             arrived = []
             stop_reading = threading.Event()
 
-            def read():
-                reader.settimeout(0.2)
-                buf = b""
-                while not stop_reading.is_set():
-                    try:
-                        chunk = reader.recv(1 << 20)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        return
-                    buf += chunk
-                    *lines, buf = buf.split(b"\n")
-                    now = time.monotonic()
-                    arrived.extend(now - float(line[7:]) for line in lines if line.startswith(b"HONEST "))
+            pending = [b""]
 
-            def drain_honest():  # the honest member reads what others say, as members do
-                honest.settimeout(0.2)
-                while not stop_reading.is_set():
-                    try:
-                        if not honest.recv(1 << 20):
-                            return
-                    except socket.timeout:
-                        pass
+            def on_read(chunk):
+                *lines, pending[0] = (pending[0] + chunk).split(b"\n")
+                now = time.monotonic()
+                arrived.extend(now - float(line[7:]) for line in lines if line.startswith(b"HONEST "))
 
-            threads = [threading.Thread(target=read), threading.Thread(target=drain_honest)]
+            # The honest member reads what the others say, as members do.
+            threads = [threading.Thread(target=read_chunks, args=(reader, stop_reading, on_read)),
+                       threading.Thread(target=read_chunks, args=(honest, stop_reading, lambda chunk: None))]
             for t in threads:
                 t.start()
             line = b"x" * 65535 + b"\n"
