@@ -202,6 +202,7 @@ struct SocketImpl::TlsState {
 
 /// What a closed socket waits for before letting its descriptor go (see socket_linger.cpp).
 struct SocketImpl::LingerState {
+  std::chrono::steady_clock::time_point since;       // when our FIN went out
   std::chrono::steady_clock::time_point progressAt;  // when the peer last took bytes from us
   int unsent = 0;                 // our bytes the kernel still holds, at the last look
   bool peerFinished = false;      // the peer's FIN was read

@@ -4,10 +4,11 @@
 // peer has not read yet) and the kernel's send queue is empty (a descriptor closed with bytes
 // still queued becomes an orphan the kernel keeps, buffers and all, for minutes).
 //
-// Two outcomes are resets, not FINs: a peer that takes none of our bytes for kLingerTimeout (it
-// may never read again: the orphan would hold kernel memory nobody accounts for), and a peer that
-// sent bytes after our FIN (a request crossing our close: a clean end would tell it that it was
-// answered). A reset sent once our queue is empty destroys nothing the peer has received.
+// At most kMaxLinger in all. Two outcomes are resets, not FINs: a peer that takes none of our
+// bytes for kLingerTimeout (it may never read again: the orphan would hold kernel memory nobody
+// accounts for), and a peer that sent bytes after our FIN (a request crossing our close: a clean
+// end would tell it that it was answered). A reset sent once our queue is empty destroys nothing
+// the peer has received.
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
@@ -17,7 +18,13 @@
 namespace tcpsocket::detail {
 namespace {
 
-constexpr auto kLingerTimeout = std::chrono::seconds(2);  // without progress
+// Without progress. Not less: a peer reading slowly through a small window opens it in steps,
+// and the kernel learns of each through its zero-window probes, seconds apart (2.2 s measured for
+// a reader taking 1.3 KB/s).
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
+// In all: a peer that keeps reading a byte now and then must not hold a descriptor (outside every
+// connection limit) for ever. The kernel then delivers the rest of a peer that is still reading.
+constexpr auto kMaxLinger = std::chrono::seconds(10);
 constexpr auto kLingerPoll = std::chrono::milliseconds(100);
 constexpr int kMaxLingerReads = 16;
 
@@ -40,7 +47,7 @@ void SocketImpl::lingerThenClose() {
   std::error_code ignored;
   socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
   linger_ = std::make_unique<LingerState>();
-  linger_->progressAt = std::chrono::steady_clock::now();
+  linger_->since = linger_->progressAt = std::chrono::steady_clock::now();
   linger_->unsent = unsentBytes(fd);
   linger_->peerFinished = peerEnded_;
   timer_ = std::make_unique<asio::steady_timer>(loop()->io());
@@ -95,6 +102,10 @@ void SocketImpl::lingerTick() {
   }
   if (now - linger_->progressAt >= kLingerTimeout) {
     closeDescriptor(unsent > 0 || linger_->discardedInput);
+    return;
+  }
+  if (now - linger_->since >= kMaxLinger) {
+    closeDescriptor(linger_->discardedInput);
     return;
   }
   timer_->expires_after(kLingerPoll);

@@ -448,7 +448,7 @@ TEST_F(Reliability, AClosedSocketWhosePeerTakesNothingIsResetNotOrphaned) {
   ASSERT_TRUE(runUntil(loop, [&] { return closes == 1; }));
   const std::uint16_t port = server.localPort();
   // Our side is done with the connection (an orphan would sit in LAST_ACK with the bytes)...
-  ASSERT_TRUE(runUntil(loop, [&] { return socketsOnPort(port, "09") == 0; }, 10000ms))
+  ASSERT_TRUE(runUntil(loop, [&] { return socketsOnPort(port, "09") == 0; }, 20000ms))
       << "the server let go with a FIN behind unsent bytes: orphaned in LAST_ACK";
   // ...and a reset, not our bytes and a FIN, is what the peer finds when it reads at last.
   ASSERT_TRUE(runUntil(loop, [&] {
