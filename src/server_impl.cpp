@@ -241,7 +241,8 @@ void ServerImpl::release() {
 // Accepted connections: limits, draining, abort
 
 bool ServerImpl::atLimit() const noexcept {
-  return maxConnections_ > 0 && connections_.size() >= maxConnections_;
+  // Lingering descriptors count: they hold descriptors and kernel buffers as open ones do.
+  return maxConnections_ > 0 && connections_.size() + lingering_ >= maxConnections_;
 }
 
 bool ServerImpl::refusedByAddressLimit(int fd, const std::string& address) {
@@ -278,11 +279,7 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
     const auto it = perAddress_.find(socket.host());
     if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
   }
-  // Resume below a low-water mark (90%), not at the first free slot: no thrashing at the limit.
-  if (pausedAtLimit_ && connections_.size() <= maxConnections_ - (maxConnections_ + 9) / 10) {
-    pausedAtLimit_ = false;
-    if (listening_) scheduleAccept();
-  }
+  resumeBelowTheLimit();
   if (draining_ && connections_.empty()) {
     asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
   }
@@ -291,6 +288,19 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
 // A connection is closed only once it has gone quiet: closing at once would throw away what its
 // peer has sent and the kernel has already acknowledged, and then end with a clean FIN, so the
 // peer could not tell that it lost data. What is still busy at the deadline is reset instead.
+void ServerImpl::lingerEnded() noexcept {
+  --lingering_;
+  resumeBelowTheLimit();
+}
+
+// Below a low-water mark (90%), not at the first free slot: no thrashing at the limit.
+void ServerImpl::resumeBelowTheLimit() noexcept {
+  if (pausedAtLimit_ && connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
+    pausedAtLimit_ = false;
+    if (listening_) scheduleAccept();
+  }
+}
+
 void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done,
                        std::chrono::milliseconds quietPeriod) {
   checkThread();

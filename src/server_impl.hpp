@@ -48,6 +48,8 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
 
   void abandon() noexcept override;
   void connectionEnded(SocketImpl& socket) noexcept override;
+  void lingerStarted() noexcept override { ++lingering_; }
+  void lingerEnded() noexcept override;
   bool connectionSecured(SocketImpl& socket) override;
 
  private:
@@ -64,6 +66,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   void stopListening() noexcept;
   void closeQuietConnections();
   void finishDrain();
+  void resumeBelowTheLimit() noexcept;
   void died(int err);
   void release();
   void emit(ServerEventType type, TCPSocket& socket, std::string_view name = {},
@@ -83,6 +86,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::shared_ptr<const SocketHandlers> handlers_;  // given to every accepted socket
   bool secure_ = false;                             // TLS from the start
   std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
+  std::uint32_t lingering_ = 0;  // ended connections whose descriptors are still open
   bool pausedAtLimit_ = false;
   bool draining_ = false;
   std::vector<std::function<void()>> drainDone_;

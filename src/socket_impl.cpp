@@ -682,6 +682,10 @@ void SocketImpl::idleTimerFired() {
 }
 
 void SocketImpl::closeDescriptor(bool reset) noexcept {
+  if (linger_) {
+    if (auto owner = linger_->owner.lock()) owner->lingerEnded();
+    linger_->owner.reset();
+  }
   if (timer_) timer_->cancel();
   if (tls_) tls_->deadline.cancel();
   if (socket_ && socket_->is_open()) {
@@ -702,8 +706,13 @@ void SocketImpl::release() {
   self_.reset();
 }
 
+// The loop is going away: a connection still open is cut, so it is reset, never given a FIN that
+// would tell its peer it had everything. (One already lingering has had its FIN after its bytes.)
 void SocketImpl::abandon() noexcept {
   detach();
+  if (state_ != ReadyState::Closed && socket_ && socket_->is_open()) {
+    resetOnClose(socket_->native_handle());
+  }
   state_ = ReadyState::Closed;
   queue_.clear();
   timer_.reset();

@@ -25,6 +25,10 @@ class SocketImpl;
 class ConnectionOwner {
  public:
   virtual void connectionEnded(SocketImpl& socket) noexcept = 0;
+  /// A connection that ended still holds its descriptor while it lingers (socket_linger.cpp):
+  /// it counts toward the owner's limits until lingerEnded().
+  virtual void lingerStarted() noexcept = 0;
+  virtual void lingerEnded() noexcept = 0;
   /// A TLS connection finished its handshake: hands it out; false if it cannot be (the server
   /// stopped listening), and the socket then resets itself.
   virtual bool connectionSecured(SocketImpl& socket) = 0;
@@ -207,6 +211,7 @@ struct SocketImpl::LingerState {
   int unsent = 0;                 // our bytes the kernel still holds, at the last look
   bool peerFinished = false;      // the peer's FIN was read
   bool discardedInput = false;    // the peer sent bytes after our FIN that nobody will read
+  std::weak_ptr<ConnectionOwner> owner;  // counts us until the descriptor is closed
 };
 
 /// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not

@@ -22,8 +22,8 @@ namespace {
 // and the kernel learns of each through its zero-window probes, seconds apart (2.2 s measured for
 // a reader taking 1.3 KB/s).
 constexpr auto kLingerTimeout = std::chrono::seconds(5);
-// In all: a peer that keeps reading a byte now and then must not hold a descriptor (outside every
-// connection limit) for ever. The kernel then delivers the rest of a peer that is still reading.
+// In all: a peer that keeps reading a byte now and then must not hold a descriptor for ever; what
+// it has not taken by then is reset rather than left to the kernel as an orphan.
 constexpr auto kMaxLinger = std::chrono::seconds(10);
 constexpr auto kLingerPoll = std::chrono::milliseconds(100);
 constexpr int kMaxLingerReads = 16;
@@ -50,6 +50,10 @@ void SocketImpl::lingerThenClose() {
   linger_->since = linger_->progressAt = std::chrono::steady_clock::now();
   linger_->unsent = unsentBytes(fd);
   linger_->peerFinished = peerEnded_;
+  if (auto owner = owner_.lock()) {
+    owner->lingerStarted();
+    linger_->owner = owner;
+  }
   timer_ = std::make_unique<asio::steady_timer>(loop()->io());
   lingerRead();
   if (nativeHandle() >= 0) lingerTick();
@@ -104,8 +108,8 @@ void SocketImpl::lingerTick() {
     closeDescriptor(unsent > 0 || linger_->discardedInput);
     return;
   }
-  if (now - linger_->since >= kMaxLinger) {
-    closeDescriptor(linger_->discardedInput);
+  if (now - linger_->since >= kMaxLinger) {  // still reading, but too slowly to wait for
+    closeDescriptor(unsent > 0 || linger_->discardedInput);
     return;
   }
   timer_->expires_after(kLingerPoll);

@@ -2,10 +2,12 @@
 // close, and handlers that tear everything down from inside every event.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -475,6 +477,47 @@ TEST_F(Reliability, InputArrivingAfterOurCloseEndsInAResetAfterOurBytes) {
   EXPECT_EQ(peer.received(), "bye");
   ASSERT_EQ(::send(peer.fd(), "late request", 12, MSG_NOSIGNAL), 12);
   EXPECT_EQ(awaitReset(loop, peer.fd()), EPIPE) << "the late request vanished without a trace";
+}
+
+// Regression (second attack on issue 12): sockets lingering after their close held descriptors
+// and kernel buffers outside maxConnections: 3,000 in LAST_ACK against a limit of 20.
+TEST_F(Reliability, LingeringSocketsCountTowardMaxConnections) {
+  auto server = ts::TCPServerSocket::listen(
+      loop, 0, {.localAddress = "127.0.0.1", .maxConnections = 4});
+  echoWithBackpressure(server);
+  const std::uint16_t port = server.localPort();
+  std::vector<RawConn> peers;
+  for (int i = 0; i < 16; ++i) {
+    peers.push_back(connectSmallWindow(port));
+    peers.back().writeAll(std::string(8 * 1024, 'l'));  // an echo the kernel takes whole
+    peers.back().shutdownWrite();                        // and never reads
+  }
+  std::uint32_t most = 0;
+  runUntil(
+      loop,
+      [&] {
+        most = std::max<std::uint32_t>(most, server.stats().open + socketsOnPort(port, "09"));
+        return false;
+      },
+      1500ms);
+  EXPECT_LE(most, 4u) << "open plus lingering (LAST_ACK) went over maxConnections";
+  EXPECT_GT(server.stats().accepted, 0u);
+}
+
+// Regression (second attack on issue 12): a loop destroyed with connections still open closed
+// them with a FIN, so a peer cut short at shutdown saw a clean end.
+TEST(LoopDestruction, ResetsConnectionsStillOpen) {
+  RawConn peer;
+  {
+    ts::EventLoop loop;
+    auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+    peer = RawConn::connectTo("127.0.0.1", server.localPort());
+    ASSERT_TRUE(runUntil(loop, [&] { return server.stats().open == 1; }));
+  }
+  pollfd p{peer.fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  peer.pump();
+  EXPECT_TRUE(peer.failed()) << "a FIN: the peer cannot tell it was cut";
 }
 
 // A peer that closes properly after reading everything still gets a FIN, not a reset.

@@ -139,7 +139,8 @@ struct ServerSocketOptions {
   std::shared_ptr<const AppPolicy> policy{};
   /// Settings given to every accepted socket.
   ConnectionOptions connection{};
-  /// Beyond the reference: at most this many accepted connections open at once (0: no limit).
+  /// Beyond the reference: at most this many accepted connections open at once (0: no limit),
+  /// counting closed ones whose descriptors still linger (see TCPSocket::close()).
   /// At the limit the server stops accepting — new clients wait in the kernel's backlog instead
   /// of being accepted and dropped — and resumes when the count falls to 90% of the limit.
   std::uint32_t maxConnections = 0;

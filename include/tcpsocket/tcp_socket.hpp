@@ -90,9 +90,10 @@ class TCPSocket {
 
   /// Graceful close: readyState becomes "closing" now; queued data is flushed, then FIN is sent,
   /// then readyState "closed" and `close` (after a pending `drain`). No-op unless connecting/open.
-  /// After `close` the descriptor is kept until the peer has read our bytes and sent its FIN; a
-  /// peer that takes nothing for 2 s, or sends more after our FIN, is reset then (no orphaned
-  /// kernel buffers, and no clean end for a request nobody will answer).
+  /// After `close` the descriptor is kept until the peer has read our bytes and sent its FIN (at
+  /// most 10 s); a peer that takes nothing for 5 s, has not taken everything by then, or sends
+  /// more after our FIN, is reset (no orphaned kernel buffers, and no clean end for a request
+  /// nobody will answer). An accepted socket's lingering counts toward its server's maxConnections.
   void close();
   /// Discards queued data and closes at once (the reference's chrome-only closeImmediately()).
   /// Also cuts short a close() still flushing to a peer that does not read.

@@ -23,9 +23,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Whatever is still busy then is reset; the process exits within this plus the linger wait,
-// under the 5 s an orchestrator typically grants after SIGTERM.
-constexpr auto kShutdownDeadline = 4000ms;
+// Whatever is still busy then is reset. An overloaded loop takes a while to apply the resets, and
+// tearing thousands of connections down takes more: the process must still be gone within the 5 s
+// an orchestrator typically grants after SIGTERM (and the supervisor of --workers, 4.8 s).
+constexpr auto kShutdownDeadline = 3500ms;
+constexpr auto kShutdownHardStop = 3900ms;  // then the loop is left: what is open is reset
 constexpr auto kTrimInterval = 1000ms;
 constexpr std::int64_t kTrimAfterConnections = 100;
 
@@ -71,10 +73,10 @@ class Server {
   /// what is still busy at the deadline (see TCPServerSocket::drain).
   void shutdown() {
     trimTimer_.cancel();  // the loop must be able to run out of work below
-    const auto deadline = std::chrono::steady_clock::now() + kShutdownDeadline;
+    const auto deadline = std::chrono::steady_clock::now() + kShutdownHardStop;
     bool drained = false;
     server_.drain(kShutdownDeadline, [&drained] { drained = true; });
-    loop_.runUntil([&drained] { return drained; }, kShutdownDeadline + 500ms);
+    loop_.runUntil([&drained] { return drained; }, kShutdownHardStop);
     // A closed socket may still be draining its peer's input until that peer's FIN: exiting
     // before would close it with unread input, and the kernel would answer with a reset that can
     // destroy what the peer has not read yet. The loop runs out of work when all are done.
