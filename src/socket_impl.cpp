@@ -707,11 +707,13 @@ void SocketImpl::release() {
 }
 
 // The loop is going away: a connection still open is cut, so it is reset, never given a FIN that
-// would tell its peer it had everything. (One already lingering has had its FIN after its bytes.)
+// would tell its peer it had everything; so is one still lingering with bytes the peer has not
+// taken (the kernel would keep them as an orphan).
 void SocketImpl::abandon() noexcept {
   detach();
-  if (state_ != ReadyState::Closed && socket_ && socket_->is_open()) {
-    resetOnClose(socket_->native_handle());
+  if (socket_ && socket_->is_open()) {
+    const int fd = socket_->native_handle();
+    if (state_ != ReadyState::Closed || unsentBytes(fd) > 0) resetOnClose(fd);
   }
   state_ = ReadyState::Closed;
   queue_.clear();

@@ -520,6 +520,33 @@ TEST(LoopDestruction, ResetsConnectionsStillOpen) {
   EXPECT_TRUE(peer.failed()) << "a FIN: the peer cannot tell it was cut";
 }
 
+// Regression (second attack on issue 12): a loop destroyed while sockets lingered with bytes
+// their peers had not taken left them to the kernel as orphans (20 in LAST_ACK after exit).
+TEST(LoopDestruction, ResetsLingeringSocketsHoldingUnsentBytes) {
+  RawConn peer;
+  std::uint16_t port = 0;
+  {
+    ts::EventLoop loop;
+    auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+    port = server.localPort();
+    bool closed = false;
+    server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+      e.socket.send(std::string(6 * 1024, 'u'));
+      e.socket.close();
+      e.socket.onclose([&](const ts::TCPSocketEvent&) { closed = true; });
+    });
+    peer = connectSmallWindow(port);  // and never reads
+    ASSERT_TRUE(runUntil(loop, [&] { return closed; }));
+  }
+  EXPECT_EQ(socketsOnPort(port, "04"), 0) << "an orphan in FIN_WAIT1 holds our bytes";
+  for (int i = 0; i < 50 && !peer.eof() && !peer.failed(); ++i) {  // at most 5 s
+    pollfd p{peer.fd(), POLLIN, 0};
+    ::poll(&p, 1, 100);
+    peer.pump();
+  }
+  EXPECT_TRUE(peer.failed());
+}
+
 // A peer that closes properly after reading everything still gets a FIN, not a reset.
 TEST_F(Reliability, APeerThatReadsEverythingAndClosesGetsACleanEnd) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
