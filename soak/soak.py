@@ -97,7 +97,12 @@ def stuck(port, rng):
 
 def reset(port, rng):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(rng.randbytes(256 << 10))
+    try:
+        s.sendall(rng.randbytes(256 << 10))
+    except socket.timeout:
+        # Not reading the echo, this client can fill every buffer on the way, and the kernel's
+        # buffers shrink under the chat floods' TCP memory pressure: it resets mid-transfer anyway.
+        pass
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RST)
     s.close()
 
