@@ -295,7 +295,8 @@ void ServerImpl::lingerEnded() noexcept {
 
 // Below a low-water mark (90%), not at the first free slot: no thrashing at the limit.
 void ServerImpl::resumeBelowTheLimit() noexcept {
-  if (pausedAtLimit_ && connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
+  if (pausedAtLimit_ &&
+      connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
     pausedAtLimit_ = false;
     if (listening_) scheduleAccept();
   }
@@ -333,8 +334,8 @@ void ServerImpl::closeQuietConnections() {
   }
   if (connections_.empty() || !draining_) return;
   if (!quietTimer_) quietTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
-  quietTimer_->expires_after(std::clamp(quietPeriod_ / 4, std::chrono::milliseconds(1),
-                                        std::chrono::milliseconds(50)));
+  quietTimer_->expires_after(
+      std::clamp(quietPeriod_ / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(50)));
   quietTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec && self->draining_) self->closeQuietConnections();
   });

@@ -208,9 +208,9 @@ struct SocketImpl::TlsState {
 struct SocketImpl::LingerState {
   std::chrono::steady_clock::time_point since;       // when our FIN went out
   std::chrono::steady_clock::time_point progressAt;  // when the peer last took bytes from us
-  int unsent = 0;                 // our bytes the kernel still holds, at the last look
-  bool peerFinished = false;      // the peer's FIN was read
-  bool discardedInput = false;    // the peer sent bytes after our FIN that nobody will read
+  int unsent = 0;                        // our bytes the kernel still holds, at the last look
+  bool peerFinished = false;             // the peer's FIN was read
+  bool discardedInput = false;           // the peer sent bytes after our FIN that nobody will read
   std::weak_ptr<ConnectionOwner> owner;  // counts us until the descriptor is closed
 };
 

@@ -63,8 +63,8 @@ void SocketImpl::lingerRead() {
   const int fd = nativeHandle();
   if (fd < 0 || linger_->peerFinished) return;
   for (int i = 0; i < kMaxLingerReads; ++i) {
-    const ssize_t n = sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize,
-                                      MSG_DONTWAIT);
+    const ssize_t n =
+        sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, MSG_DONTWAIT);
     if (n > 0) {
       linger_->discardedInput = true;
       continue;

@@ -24,8 +24,8 @@ void WriteQueue::push(const std::uint8_t* data, std::size_t size) {
     const std::size_t capacity = std::clamp<std::size_t>(size, kPackCapacity, kMaxChunk);
     auto copy = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
     const std::uint8_t* base = copy.get();
-    chunks_.push_back(Chunk{std::move(copy), nullptr, base, 0, 0,
-                            static_cast<std::uint32_t>(capacity)});
+    chunks_.push_back(
+        Chunk{std::move(copy), nullptr, base, 0, 0, static_cast<std::uint32_t>(capacity)});
   }
 }
 

@@ -92,7 +92,9 @@ TEST(LoopTimers, CancelledBeforeItIsDueNeverRuns) {
 TEST(LoopTimers, DroppingTheHandleDoesNotCancel) {
   ts::EventLoop loop;
   bool ran = false;
-  { auto dropped = loop.setTimeout(1ms, [&] { ran = true; }); }
+  {
+    auto dropped = loop.setTimeout(1ms, [&] { ran = true; });
+  }
   loop.run();
   EXPECT_TRUE(ran);
 }

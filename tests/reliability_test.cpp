@@ -2,9 +2,9 @@
 // close, and handlers that tear everything down from inside every event.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -354,7 +354,8 @@ TEST_F(Reliability, DrainResetsAConnectionStillBusyAtTheDeadline) {
   fillBothWays(loop, peer);  // and then never reads: the echo can never finish
   bool done = false;
   server.drain(300ms, [&] { done = true; });
-  ASSERT_TRUE(runUntil(loop, [&] { return done; }, 5000ms));
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return done; }, 5000ms));
   ASSERT_TRUE(runUntil(loop, [&] {
     peer.pump();
     return peer.eof() || peer.failed();
@@ -415,7 +416,8 @@ int awaitReset(ts::EventLoop& loop, int fd) {
 
 // Regression (attack on issue 12): a peer that stopped reading once our echo was in the kernel
 // looked quiet (our queue empty, nothing unread), so drain() sent a FIN behind the unsent bytes and
-// the kernel kept the orphan and its buffers for minutes. Such a peer is busy: reset at the deadline.
+// the kernel kept the orphan and its buffers for minutes. Such a peer is busy: reset at the
+// deadline.
 TEST_F(Reliability, DrainDoesNotCallAPeerQuietWhileTheKernelStillHoldsItsBytes) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
   echoWithBackpressure(server);
@@ -430,7 +432,8 @@ TEST_F(Reliability, DrainDoesNotCallAPeerQuietWhileTheKernelStillHoldsItsBytes) 
   ASSERT_GT(ts::detail::unsentBytes(accepted.nativeHandle()), 0) << "and still hold some of it";
   bool done = false;
   server.drain(1s, [&] { done = true; });
-  ASSERT_TRUE(runUntil(loop, [&] { return done; }, 5000ms));
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return done; }, 5000ms));
   EXPECT_EQ(awaitReset(loop, peer.fd()), ECONNRESET) << "a FIN, not a reset";
 }
 
@@ -446,11 +449,12 @@ TEST_F(Reliability, AClosedSocketWhosePeerTakesNothingIsResetNotOrphaned) {
   });
   RawConn peer = connectSmallWindow(server.localPort());
   peer.writeAll(std::string(8 * 1024, 'h'));  // an echo the kernel takes whole
-  peer.shutdownWrite();                        // and never reads
+  peer.shutdownWrite();                       // and never reads
   ASSERT_TRUE(runUntil(loop, [&] { return closes == 1; }));
   const std::uint16_t port = server.localPort();
   // Our side is done with the connection (an orphan would sit in LAST_ACK with the bytes)...
-  ASSERT_TRUE(runUntil(loop, [&] { return socketsOnPort(port, "09") == 0; }, 20000ms))
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return socketsOnPort(port, "09") == 0; }, 20000ms))
       << "the server let go with a FIN behind unsent bytes: orphaned in LAST_ACK";
   // ...and a reset, not our bytes and a FIN, is what the peer finds when it reads at last.
   ASSERT_TRUE(runUntil(loop, [&] {
@@ -482,15 +486,15 @@ TEST_F(Reliability, InputArrivingAfterOurCloseEndsInAResetAfterOurBytes) {
 // Regression (second attack on issue 12): sockets lingering after their close held descriptors
 // and kernel buffers outside maxConnections: 3,000 in LAST_ACK against a limit of 20.
 TEST_F(Reliability, LingeringSocketsCountTowardMaxConnections) {
-  auto server = ts::TCPServerSocket::listen(
-      loop, 0, {.localAddress = "127.0.0.1", .maxConnections = 4});
+  auto server =
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1", .maxConnections = 4});
   echoWithBackpressure(server);
   const std::uint16_t port = server.localPort();
   std::vector<RawConn> peers;
   for (int i = 0; i < 16; ++i) {
     peers.push_back(connectSmallWindow(port));
     peers.back().writeAll(std::string(8 * 1024, 'l'));  // an echo the kernel takes whole
-    peers.back().shutdownWrite();                        // and never reads
+    peers.back().shutdownWrite();                       // and never reads
   }
   std::uint32_t most = 0;
   runUntil(

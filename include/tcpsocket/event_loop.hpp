@@ -14,7 +14,7 @@ class AppPolicy;
 namespace detail {
 class LoopCore;
 struct TimerState;
-}
+}  // namespace detail
 
 /// One event loop (one asio::io_context underneath). Every TCPSocket and TCPServerSocket belongs to
 /// exactly one loop, and all of its listeners run on the thread that is running that loop.

@@ -65,7 +65,8 @@ ChatRoom::~ChatRoom() {
 void ChatRoom::join(TCPSocket socket) {
   const std::uint64_t id = ++lastId_;
   members_.emplace(id, Member{socket, {}});
-  socket.ondata([this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
+  socket.ondata(
+      [this, id](const TCPSocketEvent& e) { received(id, std::get<ArrayBuffer>(e.data)); });
   socket.ondrain([this, id](const TCPSocketEvent&) { caughtUp(id); });
   socket.onclose([this, id](const TCPSocketEvent&) { left(id); });
 }

@@ -12,7 +12,8 @@
 //   sender waits: a member kept behind by someone else never freezes the others.
 // - A laggard that has not caught up within `laggardGrace` is cut off with a reset (RST, so the
 //   kernel keeps no orphaned buffers for it), and so is a member `cutOffBytes` behind.
-// - Above `budget` in all (blocks plus queued-block costs), the furthest-behind are cut off at once.
+// - Above `budget` in all (blocks plus queued-block costs), the furthest-behind are cut off at
+// once.
 // - One read's fan-out to many members yields to the loop before the sender is read again.
 // - A line without its newline waits for it up to 1 KiB, then goes out as it is.
 #pragma once

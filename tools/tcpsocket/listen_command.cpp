@@ -120,7 +120,8 @@ class Server {
     const ServerStats now = server_.stats();
     const std::uint64_t arrived = now.accepted + now.handshakeFailures;
     const std::int64_t open = now.open;
-    const std::int64_t ended = static_cast<std::int64_t>(arrived - arrivedAtTrim_) - (open - openAtTrim_);
+    const std::int64_t ended =
+        static_cast<std::int64_t>(arrived - arrivedAtTrim_) - (open - openAtTrim_);
     if (ended >= kTrimAfterConnections && ended > open) {
       ::malloc_trim(0);
       arrivedAtTrim_ = arrived;

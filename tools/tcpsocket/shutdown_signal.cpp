@@ -27,7 +27,8 @@ bool isStopSignal(int signal) { return signal == SIGINT || signal == SIGTERM || 
 
 ShutdownSignal::ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log) {
   blockServerSignals();
-  watcher_ = std::thread([this, &loop, onStop = std::move(onStop), log] { watch(loop, onStop, log); });
+  watcher_ =
+      std::thread([this, &loop, onStop = std::move(onStop), log] { watch(loop, onStop, log); });
 }
 
 // Loops until the destructor says so: returning after one signal would leave every signal of the

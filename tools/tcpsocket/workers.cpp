@@ -99,8 +99,8 @@ int stopAll(std::vector<pid_t> children) {
     const bool late = std::chrono::steady_clock::now() >= deadline;
     for (auto it = children.begin(); it != children.end();) {
       if (late) {
-        printError("WorkerError", "worker " + std::to_string(*it) +
-                                      " did not stop in time and was killed");
+        printError("WorkerError",
+                   "worker " + std::to_string(*it) + " did not stop in time and was killed");
         ::kill(*it, SIGKILL);
       }
       int status = 0;
