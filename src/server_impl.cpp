@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "error_names.hpp"
@@ -298,7 +299,11 @@ void ServerImpl::resumeBelowTheLimit() noexcept {
   if (pausedAtLimit_ &&
       connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
     pausedAtLimit_ = false;
-    if (listening_) scheduleAccept();
+    try {
+      if (listening_) scheduleAccept();
+    } catch (const std::bad_alloc&) {  // out of memory: the next connection to end retries
+      pausedAtLimit_ = true;
+    }
   }
 }
 

@@ -12,6 +12,8 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include <asio/post.hpp>
+
 #include "socket_impl.hpp"
 #include "sys_ops.hpp"
 
@@ -84,6 +86,11 @@ void SocketImpl::lingerRead() {
     }
     linger_->peerFinished = true;  // its FIN: from here on only our send queue matters
     lingerDone();
+    return;
+  }
+  if (nativeHandle() >= 0 && unreadBytes(fd) > 0) {
+    // The budget ran out with more to read: readiness is edge-triggered, so no wait would wake.
+    asio::post(loop()->io(), [self = shared_from_this()] { self->lingerRead(); });
     return;
   }
   socket_->async_wait(asio::socket_base::wait_read,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -227,12 +228,15 @@ void ChatRoom::cutOff(std::uint64_t id, Member& member, const char* why) {
 // A block was freed (inside the library's write path or a close: touch no socket here).
 void ChatRoom::released() {
   if (meter_->held > 0 || meter_->peak < kTrimAfter || trimPosted_) return;
-  trimPosted_ = true;
-  loop_.post([this] {
-    trimPosted_ = false;
-    meter_->peak = 0;
-    ::malloc_trim(0);  // glibc keeps freed heap pages otherwise: the burst's RSS would stay
-  });
+  try {  // inside the library's noexcept write path: out of memory must not end the process
+    loop_.post([this] {
+      trimPosted_ = false;
+      meter_->peak = 0;
+      ::malloc_trim(0);  // glibc keeps freed heap pages otherwise: the burst's RSS would stay
+    });
+    trimPosted_ = true;
+  } catch (const std::bad_alloc&) {
+  }
 }
 
 }  // namespace tcpsocket::cli

@@ -74,9 +74,10 @@ class Server {
   void shutdown() {
     trimTimer_.cancel();  // the loop must be able to run out of work below
     const auto deadline = std::chrono::steady_clock::now() + kShutdownHardStop;
-    bool drained = false;
-    server_.drain(kShutdownDeadline, [&drained] { drained = true; });
-    loop_.runUntil([&drained] { return drained; }, kShutdownHardStop);
+    // Shared, not on this frame: if the hard stop comes first, the server still holds the callback.
+    auto drained = std::make_shared<bool>(false);
+    server_.drain(kShutdownDeadline, [drained] { *drained = true; });
+    loop_.runUntil([drained] { return *drained; }, kShutdownHardStop);
     // A closed socket may still be draining its peer's input until that peer's FIN: exiting
     // before would close it with unread input, and the kernel would answer with a reset that can
     // destroy what the peer has not read yet. The loop runs out of work when all are done.

@@ -87,8 +87,9 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   _exit(status);
 }
 
-// Each worker drains within its own 4 s deadline; one that is stopped (SIGSTOP) or wedged must
-// not hold the supervisor, and so the whole group, past the 5 s a stop is promised in.
+// Each worker leaves its loop within 3.9 s of SIGTERM (listen_command.cpp); one that is stopped
+// (SIGSTOP) or wedged must not hold the supervisor, and so the whole group, past the 5 s a stop is
+// promised in.
 constexpr auto kWorkerStopDeadline = std::chrono::milliseconds(4800);
 
 int stopAll(std::vector<pid_t> children) {
