@@ -26,8 +26,8 @@ using namespace std::chrono_literals;
 // Whatever is still busy then is reset. An overloaded loop takes a while to apply the resets, and
 // tearing thousands of connections down takes more: the process must still be gone within the 5 s
 // an orchestrator typically grants after SIGTERM (and the supervisor of --workers, 4.8 s).
-constexpr auto kShutdownDeadline = 3500ms;
-constexpr auto kShutdownHardStop = 3900ms;  // then the loop is left: what is open is reset
+constexpr auto kShutdownDeadline = 3000ms;
+constexpr auto kShutdownHardStop = 3400ms;  // then the loop is left: what is open is reset
 constexpr auto kTrimInterval = 1000ms;
 constexpr std::int64_t kTrimAfterConnections = 100;
 

@@ -87,7 +87,7 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   _exit(status);
 }
 
-// Each worker leaves its loop within 3.9 s of SIGTERM (listen_command.cpp); one that is stopped
+// Each worker leaves its loop within 3.4 s of SIGTERM (listen_command.cpp); one that is stopped
 // (SIGSTOP) or wedged must not hold the supervisor, and so the whole group, past the 5 s a stop is
 // promised in.
 constexpr auto kWorkerStopDeadline = std::chrono::milliseconds(4800);
