@@ -83,8 +83,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void abort();
   /// From now on, note when bytes move, for quietFor() (a draining server asks it).
   void watchQuiet() noexcept;
-  /// Open, nothing queued or unread (our queue, the kernel's receive queue), and no byte moved
-  /// for `period`: closing now loses nothing the peer has sent or is owed.
+  /// Open, nothing queued, unread or unacknowledged (our queue, the kernel's receive and send
+  /// queues), and no byte moved for `period`: closing now loses nothing the peer sent or is owed.
   bool quietFor(std::chrono::milliseconds period) noexcept;
   /// STARTTLS (reference §4.3, and on accepted sockets with the server's credentials).
   void upgradeToSecure();

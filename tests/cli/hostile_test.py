@@ -510,6 +510,14 @@ class Signals(unittest.TestCase):
 
 
 class ClosedOutput(unittest.TestCase):
+    def assert_serves_then_stops(self, proc, port, rounds=1):
+        """Echoes as usual, and exits 0 on SIGTERM."""
+        for _ in range(rounds):
+            self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
+        self.assertIsNone(proc.poll())
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(10), 0)
+
     def test_verbose_log_to_a_closed_pipe_is_not_fatal(self):
         """Before: the first log line after the reader of stderr went away killed the server
         (SIGPIPE, exit -13) and every client got EOF."""
@@ -518,11 +526,7 @@ class ClosedOutput(unittest.TestCase):
         try:
             port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
             proc.stderr.close()  # whoever read our log is gone
-            for _ in range(3):
-                self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
-            self.assertIsNone(proc.poll())
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.wait(10), 0)
+            self.assert_serves_then_stops(proc, port, rounds=3)
         finally:
             release(proc)
             proc.stdout.close()
@@ -539,11 +543,9 @@ class ClosedOutput(unittest.TestCase):
                                 preexec_fn=close_stdin_and_stderr)
         try:
             port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-            self.assertEqual(clihelpers.echo_roundtrip(port, b"ping"), b"ping")
             for fd in (0, 2):
                 self.assertEqual(os.readlink("/proc/%d/fd/%d" % (proc.pid, fd)), "/dev/null")
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.wait(10), 0)
+            self.assert_serves_then_stops(proc, port)
         finally:
             release(proc)
             proc.stdout.close()
