@@ -1,7 +1,6 @@
 #include "tcpsocket/event_loop.hpp"
 
 #include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
 
 #include "loop_core.hpp"
 
@@ -41,13 +40,19 @@ bool EventLoop::runUntil(const std::function<bool()>& done, std::chrono::millise
 void EventLoop::stop() { core_->io().stop(); }
 
 void EventLoop::post(std::function<void()> fn) {
-  asio::post(core_->io(), [core = core_.get(), fn = std::move(fn)]() {
+  core_->postFromAnyThread([core = core_.get(), fn = std::move(fn)]() {
     try {
       fn();
     } catch (...) {
       core->reportException(std::current_exception());
     }
   });
+}
+
+int EventLoop::hostDescriptor() { return core_->hostDescriptor(); }
+
+std::size_t EventLoop::runReady(std::size_t budget) {
+  return core_->runReady(budget == 0 ? 1 : budget);
 }
 
 EventLoop::KeepAlive EventLoop::keepAlive() {

@@ -1,6 +1,6 @@
 #include "loop_core.hpp"
 
-#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <iostream>
 
 #include "tcpsocket/errors.hpp"
@@ -37,28 +37,14 @@ void LoopCore::unlinkLocked(LoopMember& m) noexcept {
   m.prev_ = m.next_ = nullptr;
 }
 
-namespace {
-
-// getaddrinfo through Asio's resolver, which runs it off the loop thread. No AI_ADDRCONFIG: on a
-// host whose only interface is loopback it would hide the IPv4 answers for "localhost".
-Resolver systemResolver(asio::io_context& io) {
-  return [&io](const std::string& host, std::uint16_t port, ResolveCallback done) {
-    auto resolver = std::make_shared<asio::ip::tcp::resolver>(io);
-    resolver->async_resolve(
-        host, std::to_string(port), asio::ip::resolver_base::numeric_service,
-        [resolver, done = std::move(done)](const std::error_code& ec,
-                                           const asio::ip::tcp::resolver::results_type& results) {
-          Endpoints endpoints;
-          for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-          done(ec, std::move(endpoints));
-        });
+LoopCore::LoopCore()
+    : readBuffer_(new std::uint8_t[kReadBufferSize]),
+      resolverThread_(
+          [this](std::function<void()> answer) { postFromAnyThread(std::move(answer)); }) {
+  resolver_ = [this](const std::string& host, std::uint16_t port, ResolveCallback done) {
+    resolverThread_.resolve(host, port, std::move(done));
   };
 }
-
-}  // namespace
-
-LoopCore::LoopCore()
-    : readBuffer_(new std::uint8_t[kReadBufferSize]), resolver_(systemResolver(io_)) {}
 
 // Each member leaves the list before abandon(), which may free it (and others with it).
 LoopCore::~LoopCore() {
@@ -77,9 +63,42 @@ LoopMember* LoopCore::takeFirstMember() noexcept {
 
 void LoopCore::checkThread() const {
   const std::thread::id owner = runner_.load(std::memory_order_relaxed);
-  if (owner != std::thread::id() && owner != std::this_thread::get_id()) {
+  if (owner == std::thread::id()) {
+    touched();
+  } else if (owner != std::this_thread::get_id()) {
     throw WrongThreadError("a socket was called from a thread other than the one running its loop");
   }
+}
+
+void LoopCore::touched() const noexcept {
+  if (runner_.load(std::memory_order_relaxed) != std::thread::id()) return;
+  if (HostLink* host = host_.load(std::memory_order_acquire)) host->wake();
+}
+
+void LoopCore::postFromAnyThread(std::function<void()> fn) {
+  asio::post(io_, std::move(fn));
+  if (HostLink* host = host_.load(std::memory_order_acquire)) host->wake();
+}
+
+int LoopCore::hostDescriptor() {
+  checkThread();
+  if (!hostLink_) {
+    hostLink_ = std::make_unique<HostLink>(io_);
+    host_.store(hostLink_.get(), std::memory_order_release);
+  }
+  return hostLink_->descriptor();
+}
+
+// poll_one, not poll: a loop with a steady stream of ready sockets would otherwise never hand
+// control back to its host. Work left over keeps the descriptor readable.
+std::size_t LoopCore::runReady(std::size_t budget) {
+  RunGuard guard(*this);
+  if (hostLink_) hostLink_->clear();
+  if (io_.stopped()) io_.restart();
+  std::size_t ran = 0;
+  while (ran < budget && io_.poll_one() != 0) ++ran;
+  if (ran == budget && hostLink_) hostLink_->wake();
+  return ran;
 }
 
 LoopCore::RunGuard::RunGuard(LoopCore& core) : core_(core) {

@@ -1,6 +1,6 @@
 // The state an EventLoop shares with its sockets: the io_context, the thread check, the read
-// buffer every socket reads into, the DNS resolver seam, and the list of live sockets that the
-// loop closes when it is destroyed.
+// buffer every socket reads into, the DNS resolver seam, the link to a host loop, and the list of
+// live sockets that the loop closes when it is destroyed.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -15,6 +15,9 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "host_link.hpp"
+#include "resolver_thread.hpp"
 
 namespace tcpsocket {
 class AppPolicy;
@@ -65,8 +68,19 @@ class LoopCore {
 
   asio::io_context& io() noexcept { return io_; }
 
-  /// Throws WrongThreadError if another thread is running this loop.
+  /// Throws WrongThreadError if another thread is running this loop. Every socket call starts
+  /// here, which is also how a hosted loop learns that a call made between two runs queued work.
   void checkThread() const;
+  /// For calls that queue work but cannot throw (Timer::cancel): wakes a hosted loop if the call
+  /// came from outside a run.
+  void touched() const noexcept;
+
+  /// Queues `fn` from any thread and wakes a hosted loop.
+  void postFromAnyThread(std::function<void()> fn);
+
+  /// EventLoop::hostDescriptor / runReady.
+  int hostDescriptor();
+  std::size_t runReady(std::size_t budget);
   /// Marks the calling thread as the one running the loop for the lifetime of the guard.
   class RunGuard {
    public:
@@ -102,6 +116,8 @@ class LoopCore {
 
   asio::io_context io_{1};
   std::atomic<std::thread::id> runner_{};
+  std::unique_ptr<HostLink> hostLink_;
+  std::atomic<HostLink*> host_{nullptr};  // hostLink_, readable from any thread once set
   std::unique_ptr<std::uint8_t[]> readBuffer_;
   Resolver resolver_;
   std::shared_ptr<const AppPolicy> policy_;
@@ -109,6 +125,8 @@ class LoopCore {
   // Locked because the last handle of a closed socket may be dropped on any thread.
   std::mutex membersMutex_;
   LoopMember* members_ = nullptr;
+  // Last: it is joined before anything its answers are posted to goes away.
+  ResolverThread resolverThread_;
 };
 
 }  // namespace tcpsocket::detail

@@ -50,6 +50,7 @@ void EventLoop::Timer::cancel() noexcept {
   if (auto state = state_.lock()) {
     state->cancelled = true;
     state->timer.cancel();
+    state->core.touched();
   }
   state_.reset();
 }

@@ -100,6 +100,32 @@ class EventLoop {
   };
   [[nodiscard]] KeepAlive keepAlive();
 
+  /// @name Driving the loop from another event loop
+  /// For embedding in a program that already has a loop (libuv under Node.js, GLib, Qt, a game
+  /// loop): instead of calling run(), watch hostDescriptor() for readability with the host's loop
+  /// and call runReady() each time it is readable. Everything then runs on the host's thread, with
+  /// no thread of the library's own in between (name lookups excepted: getaddrinfo runs on a
+  /// thread of the loop's, and its answer wakes the descriptor like any other work).
+  /// @{
+
+  /// A descriptor that is readable whenever this loop has something to do: a socket or a timer is
+  /// ready, a post() arrived from another thread, or a call made on one of its sockets outside a
+  /// run queued work. Level-triggered: it stays readable until runReady() has done that work. The
+  /// descriptor belongs to the loop (do not close it) and lives as long as the loop.
+  ///
+  /// The first call puts the loop in host mode for good: it no longer runs out of work by itself
+  /// (run() would wait until stop()); the host decides when it stops watching, typically when
+  /// the last socket it created has fired `close`. Loop thread only. Throws std::system_error if
+  /// the descriptor cannot be made, std::logic_error with Asio's io_uring backend.
+  int hostDescriptor();
+
+  /// Runs what is ready now without waiting, as the thread running this loop, for at most
+  /// `budget` handlers (at least 1), so that a busy loop cannot starve its host; if work is left
+  /// the descriptor stays readable. Returns the number of handlers run. Events fire from inside
+  /// this call. Throws WrongThreadError if another thread is running the loop.
+  std::size_t runReady(std::size_t budget = 1024);
+  /// @}
+
   /// Called with any exception that escapes a listener or a posted function. The default prints
   /// it to stderr and carries on: one faulty listener must not take down the other connections.
   void setExceptionHandler(std::function<void(std::exception_ptr)> handler);
