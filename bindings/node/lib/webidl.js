@@ -1,0 +1,47 @@
+'use strict';
+// The WebIDL conversions the reference's IDL implies (section 1 of docs/semantics.md), done here
+// so that a wrong argument is a TypeError before anything reaches the engine.
+
+function requireArgs(args, count, what) {
+  if (args.length < count) {
+    throw new TypeError(`${what}: ${count} argument${count > 1 ? 's' : ''} required, but only ${args.length} present`);
+  }
+}
+
+// A port: an integer 0-65535. The IDL's `unsigned short` would wrap 70000 to 4464 and connect
+// somewhere the caller never named; we refuse instead (listed in docs/node.md).
+function port(value, what) {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new TypeError(`${what}: port must be an integer from 0 to 65535, got ${String(value)}`);
+  }
+  return n;
+}
+
+// `unsigned short` / `unsigned long` as WebIDL converts them (modulo, NaN -> 0): the reference's
+// tests pass a backlog of -1, which is 65535.
+const uint16 = (value) => (Number(value) >>> 0) & 0xffff;
+const uint32 = (value) => Number(value) >>> 0;
+
+function dictionary(value, what) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' && typeof value !== 'function') {
+    throw new TypeError(`${what}: options must be an object`);
+  }
+  return value;
+}
+
+function binaryType(value, what) {
+  if (value === undefined) return 'string';
+  const s = String(value);
+  if (s !== 'string' && s !== 'arraybuffer') {
+    throw new TypeError(`${what}: binaryType must be 'string' or 'arraybuffer', got '${s}'`);
+  }
+  return s;
+}
+
+function isArrayBuffer(value) {
+  return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
+}
+
+module.exports = { requireArgs, port, uint16, uint32, dictionary, binaryType, isArrayBuffer };
