@@ -2,6 +2,7 @@
 # Sets everything up on a fresh Debian 12 machine, builds and runs every test.
 #   scripts/test.sh            the default (optimised) build, then the manifest fuzzer for 30 s
 #   scripts/test.sh asan tsan  also the suite under AddressSanitizer+UBSan and ThreadSanitizer
+# After the C++ suites, the Node.js binding is built and tested (scripts/test-node.sh).
 # FUZZ_SECONDS=0 skips the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ for preset in "${presets[@]}"; do
   bash scripts/build.sh "$preset"
   ctest --preset "$preset"
 done
+echo "== tests: Node.js binding"
+bash scripts/test-node.sh
 if [ "${FUZZ_SECONDS:-30}" -gt 0 ]; then
   echo "== fuzz: manifest parser, ${FUZZ_SECONDS:-30} s"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
