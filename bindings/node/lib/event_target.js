@@ -1,4 +1,5 @@
 'use strict';
+const webidl = require('./webidl');
 // The event half of the API: `on<type>` handler attributes plus add/removeEventListener. The
 // attribute's handler runs first, then the listeners in the order they were added.
 // Kept small and allocation-free on the hot path: a data event with only `ondata` set costs one
@@ -69,10 +70,12 @@ function defineHandlers(prototype, types) {
     });
   }
   prototype.addEventListener = function addEventListener(type, listener) {
-    this._listeners.add(String(type), listener);
+    webidl.requireArgs(arguments, 2, 'addEventListener');
+    this._listeners.add(webidl.toStr(type), listener);
   };
   prototype.removeEventListener = function removeEventListener(type, listener) {
-    this._listeners.remove(String(type), listener);
+    webidl.requireArgs(arguments, 2, 'removeEventListener');
+    this._listeners.remove(webidl.toStr(type), listener);
   };
 }
 

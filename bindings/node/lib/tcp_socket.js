@@ -38,7 +38,7 @@ class TCPSocket {
       return;
     }
     webidl.requireArgs(arguments, 2, 'TCPSocket');
-    const h = String(host);
+    const h = webidl.toStr(host);
     const p = webidl.port(port, 'TCPSocket');
     const o = socketOptions(options);
     this._init(null, o.binaryType, h, p, o.useSecureTransport);
@@ -71,7 +71,7 @@ class TCPSocket {
       return this._native.sendBuffer(data, webidl.uint32(byteOffset === undefined ? 0 : byteOffset),
         byteLength === undefined ? undefined : webidl.uint32(byteLength));
     }
-    return this._native.sendString(typeof data === 'string' ? data : String(data));
+    return this._native.sendString(typeof data === 'string' ? data : webidl.toStr(data));
   }
 
   suspend() { this._native.suspend(); }

@@ -8,6 +8,9 @@ function requireArgs(args, count, what) {
   }
 }
 
+// DOMString / ByteString: ToString, which refuses a Symbol (String() would not).
+const toStr = (value) => `${value}`;
+
 // A port: an integer 0-65535. The IDL's `unsigned short` would wrap 70000 to 4464 and connect
 // somewhere the caller never named; we refuse instead (listed in docs/node.md).
 function port(value, what) {
@@ -33,7 +36,7 @@ function dictionary(value, what) {
 
 function binaryType(value, what) {
   if (value === undefined) return 'string';
-  const s = String(value);
+  const s = toStr(value);
   if (s !== 'string' && s !== 'arraybuffer') {
     throw new TypeError(`${what}: binaryType must be 'string' or 'arraybuffer', got '${s}'`);
   }
@@ -44,4 +47,4 @@ function isArrayBuffer(value) {
   return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
 }
 
-module.exports = { requireArgs, port, uint16, uint32, dictionary, binaryType, isArrayBuffer };
+module.exports = { toStr, requireArgs, port, uint16, uint32, dictionary, binaryType, isArrayBuffer };
