@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux procps
-  nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev openssl ca-certificates liburing-dev)
+  nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev openssl ca-certificates liburing-dev
+  postfix dovecot-imapd dovecot-lmtpd curl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -17,5 +18,8 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix's install question, answered ahead: "No configuration" writes no system-wide main.cf,
+# so no mail system comes up on port 25. The Node tests run private Postfix and Dovecot instances.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,12 +1,13 @@
 #include "host_link.hpp"
 
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <system_error>
 
 #if defined(ASIO_HAS_EPOLL)
@@ -37,7 +38,14 @@ template struct ExposeReactorFd<&asio::detail::epoll_reactor::epoll_fd_>;
 int reactorDescriptor(asio::io_context& io) {
   auto& reactor = asio::use_service<asio::detail::epoll_reactor>(io);
   reactor.init_task();  // so that poll() runs the reactor even before the first socket exists
-  return reactor.*reactorFdMember();
+  const int fd = reactor.*reactorFdMember();
+  char target[64] = {};
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  const auto n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0 || std::string_view(target, static_cast<std::size_t>(n)) != "anon_inode:[eventpoll]") {
+    throw std::logic_error("Asio's reactor descriptor is not an epoll set");
+  }
+  return fd;
 }
 #else
 int reactorDescriptor(asio::io_context&) {
@@ -45,47 +53,40 @@ int reactorDescriptor(asio::io_context&) {
 }
 #endif
 
-}  // namespace
-
-HostLink::HostLink(asio::io_context& io) : keepRunning_(io.get_executor()) {
-  const int reactor = reactorDescriptor(io);
-  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) throwErrno("epoll_create1");
-  event_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_ < 0) {
-    ::close(epoll_);
-    throwErrno("eventfd");
-  }
-  for (int fd : {reactor, event_}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      const int err = errno;
-      ::close(event_);
-      ::close(epoll_);
-      throw std::system_error(err, std::generic_category(), "epoll_ctl");
-    }
-  }
+int makeEventFd() {
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throwErrno("eventfd");
+  return fd;
 }
 
-HostLink::~HostLink() {
-  ::close(event_);
-  ::close(epoll_);
+}  // namespace
+
+HostLink::HostLink(asio::io_context& io)
+    : epoll_(reactorDescriptor(io)), event_(io, makeEventFd()), keepRunning_(io.get_executor()) {
+  awaitWake();
 }
 
 void HostLink::wake() noexcept {
-  if (woken_.exchange(true, std::memory_order_acq_rel)) return;
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(event_, &one, sizeof one);  // EAGAIN: already readable
+  if (!woken_.exchange(true, std::memory_order_acq_rel)) wakeAgain();
 }
 
-// Always reads, even when woken_ was false: a wake() racing with the previous clear() may have
-// written after that clear() read, and an eventfd left readable would make the host spin.
-void HostLink::clear() noexcept {
-  woken_.store(false, std::memory_order_release);
-  std::uint64_t count = 0;
-  [[maybe_unused]] auto n = ::read(event_, &count, sizeof count);
+void HostLink::wakeAgain() noexcept {
+  woken_.store(true, std::memory_order_release);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(event_.native_handle(), &one, sizeof one);
+}
+
+// Runs inside the host's runReady(). The flag is cleared before the read: a wake() racing with it
+// either finds the flag clear and writes again (a spare wake-up), or wrote before the read, which
+// consumed it — and then what it announced was queued before this handler ran, so this run does it.
+void HostLink::awaitWake() {
+  event_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+    if (ec) return;  // the loop is going away
+    woken_.store(false, std::memory_order_release);
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto n = ::read(event_.native_handle(), &count, sizeof count);
+    awaitWake();
+  });
 }
 
 }  // namespace tcpsocket::detail

@@ -93,11 +93,10 @@ int LoopCore::hostDescriptor() {
 // control back to its host. Work left over keeps the descriptor readable.
 std::size_t LoopCore::runReady(std::size_t budget) {
   RunGuard guard(*this);
-  if (hostLink_) hostLink_->clear();
   if (io_.stopped()) io_.restart();
   std::size_t ran = 0;
   while (ran < budget && io_.poll_one() != 0) ++ran;
-  if (ran == budget && hostLink_) hostLink_->wake();
+  if (ran == budget && hostLink_) hostLink_->wakeAgain();
   return ran;
 }
 

@@ -2,9 +2,8 @@
 // tcpsocket EventLoop every socket of that environment belongs to, driven from libuv.
 #pragma once
 
-#include <uv.h>
-
 #include <napi.h>
+#include <uv.h>
 
 #include <memory>
 #include <tcpsocket/tcpsocket.hpp>

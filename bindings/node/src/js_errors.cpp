@@ -1,9 +1,8 @@
 #include "js_errors.hpp"
 
-#include <tcpsocket/errors.hpp>
-
 #include <exception>
 #include <string>
+#include <tcpsocket/errors.hpp>
 
 namespace tcpsocket_node {
 

@@ -1,9 +1,8 @@
 #include "js_options.hpp"
 
-#include <tcpsocket/app_policy.hpp>
-
 #include <memory>
 #include <string>
+#include <tcpsocket/app_policy.hpp>
 
 namespace tcpsocket_node {
 
@@ -104,7 +103,8 @@ tcpsocket::ServerSocketOptions serverOptions(Napi::Object js) {
   if (has(js, "localAddress")) o.localAddress = str(js, "localAddress");
   o.policy = policy(js);
   o.connection = connection(js);
-  if (has(js, "maxConnections")) o.maxConnections = static_cast<std::uint32_t>(num(js, "maxConnections"));
+  if (has(js, "maxConnections"))
+    o.maxConnections = static_cast<std::uint32_t>(num(js, "maxConnections"));
   if (has(js, "maxConnectionsPerAddress")) {
     o.maxConnectionsPerAddress = static_cast<std::uint32_t>(num(js, "maxConnectionsPerAddress"));
   }

@@ -1,8 +1,9 @@
-// Option objects from JavaScript. index.js has already checked and normalised them (lib/options.js):
-// here each known field is read if present, with the C++ defaults otherwise.
+// Option objects from JavaScript. index.js has already checked and normalised them
+// (lib/options.js): here each known field is read if present, with the C++ defaults otherwise.
 #pragma once
 
 #include <napi.h>
+
 #include <tcpsocket/options.hpp>
 
 namespace tcpsocket_node {

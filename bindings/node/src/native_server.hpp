@@ -2,9 +2,9 @@
 #pragma once
 
 #include <napi.h>
-#include <tcpsocket/tcpsocket.hpp>
 
 #include <memory>
+#include <tcpsocket/tcpsocket.hpp>
 
 namespace tcpsocket_node {
 

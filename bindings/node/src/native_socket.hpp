@@ -2,10 +2,10 @@
 #pragma once
 
 #include <napi.h>
-#include <tcpsocket/tcpsocket.hpp>
 
 #include <memory>
 #include <string>
+#include <tcpsocket/tcpsocket.hpp>
 
 namespace tcpsocket_node {
 
