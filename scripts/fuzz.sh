@@ -9,7 +9,7 @@ seconds="${1:-60}"
 out=build/fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -DASIO_STANDALONE -DASIO_NO_DEPRECATED -Iinclude -Isrc \
+  -DASIO_STANDALONE -DASIO_NO_DEPRECATED -DASIO_DISABLE_STD_ALIGNED_ALLOC -Iinclude -Isrc \
   fuzz/manifest_fuzzer.cpp src/manifest.cpp src/bounded_file.cpp src/app_policy.cpp src/socket_rule.cpp \
   src/names.cpp \
   -o "$out/manifest_fuzzer"
