@@ -2,7 +2,8 @@
 # Sets everything up on a fresh Debian 12 machine, builds and runs every test.
 #   scripts/test.sh            the default (optimised) build, then the manifest fuzzer for 30 s
 #   scripts/test.sh asan tsan  also the suite under AddressSanitizer+UBSan and ThreadSanitizer
-# After the C++ suites, the Node.js binding is built and tested (scripts/test-node.sh).
+# After the C++ suites, the Node.js binding is built and tested (scripts/test-node.sh), and again
+# under AddressSanitizer+UBSan when asan is asked for.
 # FUZZ_SECONDS=0 skips the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,12 @@ for preset in "${presets[@]}"; do
 done
 echo "== tests: Node.js binding"
 bash scripts/test-node.sh
+for preset in "$@"; do
+  if [ "$preset" = "asan" ]; then
+    echo "== tests: Node.js binding under asan"
+    bash scripts/test-node.sh asan
+  fi
+done
 if [ "${FUZZ_SECONDS:-30}" -gt 0 ]; then
   echo "== fuzz: manifest parser, ${FUZZ_SECONDS:-30} s"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -2,7 +2,7 @@
 // Builds build/tcpsocket.node with CMake (run by `npm install`). Needs cmake, ninja and a C++20
 // compiler plus the library's dependencies: scripts/install-deps.sh at the repository's root.
 // TCPSOCKET_NODE_BUILD_TYPE (Release) and TCPSOCKET_NODE_SANITIZE ('address,undefined') select
-// other builds, in build-<type>/ when not Release.
+// other builds, in build-asan/, build-tsan/ or build-<type>/.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -11,7 +11,8 @@ const fs = require('node:fs');
 const root = path.resolve(__dirname, '..');
 const buildType = process.env.TCPSOCKET_NODE_BUILD_TYPE || 'Release';
 const sanitize = process.env.TCPSOCKET_NODE_SANITIZE || '';
-const buildDir = path.join(root, buildType === 'Release' && !sanitize ? 'build' : `build-${sanitize || buildType}`);
+const variant = sanitize ? (sanitize.includes('thread') ? 'tsan' : 'asan') : buildType.toLowerCase();
+const buildDir = path.join(root, buildType === 'Release' && !sanitize ? 'build' : `build-${variant}`);
 const nodeInclude = path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
 const addonApi = path.dirname(require.resolve('node-addon-api/package.json'));
 
