@@ -20,7 +20,7 @@ if [ "${1:-}" = "asan" ]; then
   # Node itself is not instrumented and frees little at exit: leaks are not ours to judge here.
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  LD_PRELOAD="$(g++ -print-file-name=libasan.so)" node --test --test-concurrency=1 \
+  LD_PRELOAD="$(g++ -print-file-name=libasan.so)" node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 \
     $(ls test/*.test.js test/reference/*.test.js | grep -v -e mailservers -e emailjs)
 else
   npm test

@@ -63,6 +63,12 @@ std::string readAll(int fd, std::size_t maxBytes, std::string& text) {
 
 BoundedFile readBoundedFile(const std::string& path, std::size_t maxBytes) {
   BoundedFile result;
+  // A NUL would end the name the system sees early: "/etc/passwd\0.webapp" must not read
+  // /etc/passwd.
+  if (path.find('\0') != std::string::npos) {
+    result.failure = "a file name containing a NUL character";
+    return result;
+  }
   // O_NONBLOCK: opening a FIFO without a writer would otherwise wait for one, forever.
   const Descriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   std::string why = fd.get() < 0 ? std::string("cannot read: ") + std::strerror(errno)

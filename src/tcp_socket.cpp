@@ -29,7 +29,13 @@ detail::SocketImpl& TCPSocket::impl() const {
 TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t port,
                           const SocketOptions& options) {
   loop.core().checkThread();
+  // The resolver and the address parser would see the name only up to a NUL, while the app's
+  // policy checks all of it: "evil.com\0.example.com" would pass a "*.example.com" rule.
+  if (host.find('\0') != std::string_view::npos) {
+    throw TypeError("the host name contains a NUL character");
+  }
   detail::validateConnectionOptions(options.connection);
+  detail::checkTimeout(options.connectTimeout, "connectTimeout");
   // Built now so that bad TLS settings throw here; plain sockets with default settings skip it.
   std::shared_ptr<const detail::TlsContext> tls;
   if (options.useSecureTransport || options.tls != TlsOptions{}) {

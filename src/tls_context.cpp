@@ -89,8 +89,12 @@ TlsContext::TlsContext(TlsRole role, const TlsOptions& options)
   // OpenSSL 3 refuses TLS < 1.2 at any security level above 0; asking for them means accepting
   // that.
   if (options.minVersion < TlsVersion::Tls1_2) SSL_CTX_set_security_level(ctx, 0);
-  if (options.handshakeTimeout.count() <= 0) {
-    throw TLSConfigurationError("handshakeTimeout must be positive");
+  if (options.handshakeTimeout.count() <= 0 || options.handshakeTimeout > kMaxTimeout) {
+    throw TLSConfigurationError("handshakeTimeout must be from 1 to " +
+                                std::to_string(kMaxTimeout.count()) + " ms");
+  }
+  if (options.serverName.find('\0') != std::string::npos) {
+    throw TLSConfigurationError("serverName contains a NUL character");
   }
   if (role == TlsRole::Server && !options.pinnedPublicKeys.empty() &&
       !options.requireClientCertificate) {

@@ -132,3 +132,70 @@ TEST_F(Regressions, CloseImmediatelyWhileClosingDiscardsTheQueueAndCloses) {
 
 }  // namespace
 }  // namespace test
+
+namespace test {
+namespace {
+
+// Found by attacking the Node binding: names and paths are C strings below the API, so a NUL cut
+// what the system saw short of what the checks saw. "evil.com\0.example.com" passed a
+// "*.example.com" connect rule and then resolved evil.com.
+TEST(RegressionsHostileStrings, ANulInAHostNameIsATypeError) {
+  ts::EventLoop loop;
+  EXPECT_THROW(ts::TCPSocket::open(loop, std::string_view("127.0.0.1\0.example.com", 23), 9),
+               ts::TypeError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, std::string_view("localhost\0x", 11), 9), ts::TypeError);
+}
+
+TEST(RegressionsHostileStrings, ANulInALocalAddressIsNotAnAddress) {
+  ts::EventLoop loop;
+  EXPECT_THROW(
+      ts::TCPServerSocket::listen(loop, 0, {.localAddress = std::string("127.0.0.1\0x", 11)}),
+      ts::InvalidAddressError);
+}
+
+TEST(RegressionsHostileStrings, ANulInAManifestPathOrServerNameIsRefused) {
+  EXPECT_THROW(ts::AppPolicy::fromManifestFile(std::string("/etc/passwd\0.webapp", 19)),
+               ts::ManifestError);
+  ts::EventLoop loop;
+  ts::SocketOptions options;
+  options.useSecureTransport = true;
+  options.tls.serverName = std::string("a\0b", 3);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, options), ts::TLSConfigurationError);
+}
+
+// A timeout of 1e13 ms overflowed steady_clock's nanoseconds and fired at once.
+TEST(RegressionsHostileStrings, TimeoutsBeyondTheMaximumAreRefusedNotFiredAtOnce) {
+  ts::EventLoop loop;
+  const auto huge = ts::kMaxTimeout + std::chrono::milliseconds(1);
+  ts::SocketOptions idle;
+  idle.connection.idleTimeout = huge;
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, idle), ts::TypeError);
+  ts::SocketOptions connect;
+  connect.connectTimeout = std::chrono::milliseconds(10'000'000'000'000);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, connect), ts::TypeError);
+  ts::SocketOptions handshake;
+  handshake.useSecureTransport = true;
+  handshake.tls.handshakeTimeout = huge;
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, handshake), ts::TLSConfigurationError);
+  ts::ServerSocketOptions keepAlive;
+  keepAlive.localAddress = "127.0.0.1";
+  keepAlive.connection.keepAlive = {.enabled = true, .idle = std::chrono::seconds(40000)};
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, keepAlive), ts::TypeError);
+  // The maximum itself is a timeout like any other.
+  ts::SocketOptions longest;
+  longest.connection.idleTimeout = ts::kMaxTimeout;
+  RawListener listener;
+  auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(), longest);
+  Recorder rec(sock);
+  ASSERT_TRUE(runUntil(loop, [&] {
+    listener.tryAccept();
+    return rec.has("open");
+  }));
+  runFor(loop, 100ms);
+  EXPECT_EQ(rec.events, std::vector<std::string>{"open"});
+  sock.closeImmediately();
+  ASSERT_TRUE(runUntil(loop, [&] { return rec.closed(); }));
+}
+
+}  // namespace
+}  // namespace test

@@ -167,4 +167,9 @@ struct ServerSocketOptions {
 /// buffered.
 inline constexpr std::uint64_t kSendBufferThreshold = 65536;
 
+/// The longest timeout any option accepts (about 24.8 days, as JavaScript's setTimeout): longer
+/// ones throw TypeError (TLSConfigurationError for handshakeTimeout) instead of overflowing the
+/// clock into a timer that fires at once.
+inline constexpr std::chrono::milliseconds kMaxTimeout{2147483647};
+
 }  // namespace tcpsocket

@@ -35,7 +35,12 @@ class Listeners {
     }
     const list = this.lists[type];
     if (handler !== null) call(handler, target, event);
-    if (list !== undefined) for (const listener of list.slice()) call(listener, target, event);
+    if (list === undefined) return;
+    // The DOM's rule: a listener added during this dispatch waits for the next event, one removed
+    // during it is not called.
+    for (const listener of list.slice()) {
+      if (list.includes(listener)) call(listener, target, event);
+    }
   }
 
   add(type, listener) {

@@ -10,15 +10,20 @@ function text(value, name, what) {
   throw new TypeError(`${what}: ${name} must be a string`);
 }
 
+// The engine's longest timeout (kMaxTimeout in include/tcpsocket/options.hpp), as setTimeout's.
+const kMaxTimeout = 2147483647;
+
 function millis(value, name, what) {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new TypeError(`${what}: ${name} must be a non-negative number of milliseconds`);
+  if (!Number.isFinite(n) || n < 0 || n > kMaxTimeout) {
+    throw new TypeError(`${what}: ${name} must be from 0 to ${kMaxTimeout} milliseconds`);
+  }
   return Math.floor(n);
 }
 
-function count(value, name, what) {
+function count(value, name, what, max = 0xffffffff) {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new TypeError(`${what}: ${name} must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new TypeError(`${what}: ${name} must be an integer from 0 to ${max}`);
   return n;
 }
 
@@ -49,7 +54,7 @@ function common(o, out, what) {
     const k = o.keepAlive === true ? {} : webidl.dictionary(o.keepAlive, what);
     out.keepAlive = {};
     for (const field of ['idle', 'interval', 'count']) {
-      if (k[field] !== undefined) out.keepAlive[field] = count(k[field], `keepAlive.${field}`, what);
+      if (k[field] !== undefined) out.keepAlive[field] = count(k[field], `keepAlive.${field}`, what, 0x7fffffff);
     }
   }
   if (o.manifest !== undefined) out.manifest = text(o.manifest, 'manifest', what);

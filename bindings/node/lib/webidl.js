@@ -1,4 +1,5 @@
 'use strict';
+const { types } = require('node:util');
 // The WebIDL conversions the reference's IDL implies (section 1 of docs/semantics.md), done here
 // so that a wrong argument is a TypeError before anything reaches the engine.
 
@@ -43,8 +44,9 @@ function binaryType(value, what) {
   return s;
 }
 
-function isArrayBuffer(value) {
-  return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
-}
+// A real ArrayBuffer (of any realm), not a look-alike: a Proxy, an object whose prototype or
+// toStringTag says ArrayBuffer, or a SharedArrayBuffer (the IDL does not say [AllowShared]) is
+// converted to a string like any other non-buffer.
+const isArrayBuffer = (value) => types.isArrayBuffer(value);
 
 module.exports = { toStr, requireArgs, port, uint16, uint32, dictionary, binaryType, isArrayBuffer };

@@ -1,5 +1,7 @@
 #include "addon.hpp"
 
+#include <string>
+
 #include "native_server.hpp"
 #include "native_socket.hpp"
 
@@ -20,15 +22,18 @@ Addon::Addon(Napi::Env env) : env_(env), loop_(std::make_unique<tcpsocket::Event
   }
   uv_poll_start(poll_, UV_READABLE, &Addon::onReadable);
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  // Events fired from a listener the loop runs must not be lost to an exception: the JS side
-  // reports those itself; anything else is a bug worth seeing.
-  loop_->setExceptionHandler([env](std::exception_ptr error) {
+  // A C++ exception escaping a listener the loop runs (out of memory building an event, say) is
+  // reported as Node reports an uncaught exception. Only the C API here: node-addon-api's error
+  // objects abort the process when they cannot be built.
+  loop_->setExceptionHandler([this](std::exception_ptr error) {
+    std::string what = "tcpsocket: exception in an event listener";
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      Napi::HandleScope scope(env);
-      napi_fatal_exception(env, Napi::Error::New(env, e.what()).Value());
+      what += std::string(": ") + e.what();
+    } catch (...) {
     }
+    reportUncaught(what);
   });
   napi_async_cleanup_hook_handle handle = nullptr;
   napi_add_async_cleanup_hook(env, &Addon::onTeardown, this, &handle);
@@ -43,9 +48,11 @@ tcpsocket::EventLoop& Addon::loop() {
 
 void Addon::onReadable(uv_poll_t* handle, int status, int) {
   auto* self = static_cast<Addon*>(handle->data);
-  if (status < 0 || !self->loop_) return;
-  Napi::HandleScope scope(self->env_);
+  if (status < 0 || !self->canRunJs()) return;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(self->env_, &scope) != napi_ok) return;
   self->loop_->runReady();
+  napi_close_handle_scope(self->env_, scope);
 }
 
 // The environment is going away (process exit, a worker ending): close every socket without
@@ -79,19 +86,56 @@ void Addon::release() {
   }
 }
 
+// The C API throughout, each status checked: when a worker is being terminated (or a handler
+// called process.exit), every call into JS fails, and node-addon-api would turn the failure into
+// an error object it cannot build — a fatal error of the whole process.
 void Addon::dispatch(napi_async_context context, Napi::Object owner, EventKind kind, napi_value a,
                      napi_value b) {
-  if (dispatch_.IsEmpty() || !loop_) return;
-  napi_value args[3] = {Napi::Number::New(env_, static_cast<int>(kind)), a, b};
-  if (args[1] == nullptr) args[1] = env_.Undefined();
-  if (args[2] == nullptr) args[2] = env_.Undefined();
-  try {
-    dispatch_.MakeCallback(owner, 3, args, context);
-  } catch (const Napi::Error& e) {
-    // The dispatcher reports listener exceptions itself; this is one it could not catch (a
-    // stack overflow, say). Node's way: 'uncaughtException', or exit.
-    napi_fatal_exception(env_, e.Value());
+  if (dispatch_.IsEmpty() || !canRunJs()) return;
+  napi_value undefined = nullptr;
+  napi_value args[3] = {nullptr, a, b};
+  if (napi_get_undefined(env_, &undefined) != napi_ok ||
+      napi_create_int32(env_, static_cast<int>(kind), &args[0]) != napi_ok) {
+    stopJs();
+    return;
   }
+  if (args[1] == nullptr) args[1] = undefined;
+  if (args[2] == nullptr) args[2] = undefined;
+  napi_value result = nullptr;
+  if (napi_make_callback(env_, context, owner, dispatch_.Value(), 3, args, &result) != napi_ok) {
+    // The dispatcher catches what listeners throw, so this is something it could not catch (a
+    // stack overflow) or JavaScript stopping for good.
+    callFailed();
+  }
+}
+
+void Addon::callFailed() noexcept {
+  napi_value error = nullptr;
+  napi_valuetype type = napi_undefined;
+  if (napi_get_and_clear_last_exception(env_, &error) != napi_ok || error == nullptr ||
+      napi_typeof(env_, error, &type) != napi_ok || type == napi_undefined ||
+      napi_fatal_exception(env_, error) != napi_ok) {
+    stopJs();
+  }
+}
+
+void Addon::stopJs() noexcept {
+  jsStopped_ = true;
+  if (loop_) loop_->stop();  // the rest of this run's batch would fail the same way
+}
+
+void Addon::reportUncaught(const std::string& what) noexcept {
+  if (!canRunJs()) return;
+  napi_handle_scope scope = nullptr;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  napi_value message = nullptr;
+  napi_value error = nullptr;
+  if (napi_create_string_utf8(env_, what.data(), what.size(), &message) != napi_ok ||
+      napi_create_error(env_, nullptr, message, &error) != napi_ok ||
+      napi_fatal_exception(env_, error) != napi_ok) {
+    stopJs();
+  }
+  napi_close_handle_scope(env_, scope);
 }
 
 Napi::Value SetDispatch(const Napi::CallbackInfo& info) {

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 #include <tcpsocket/tcpsocket.hpp>
 
 namespace tcpsocket_node {
@@ -35,6 +36,13 @@ class Addon {
   void dispatch(napi_async_context context, Napi::Object owner, EventKind kind,
                 napi_value a = nullptr, napi_value b = nullptr);
 
+  /// False once JavaScript can no longer run here (a worker being terminated, or exiting from
+  /// inside a handler): events are then dropped, and nothing may build a JS value.
+  bool canRunJs() const noexcept { return loop_ && !jsStopped_; }
+  /// After a call into JS failed: reports its exception as uncaught, or, when there is none to
+  /// report (JavaScript is stopping), stops delivering events.
+  void callFailed() noexcept;
+
   /// Sockets not yet closed and servers still listening: while there is one, libuv's loop is kept
   /// alive; with none, the process may exit.
   void retain();
@@ -42,6 +50,8 @@ class Addon {
 
  private:
   static void onReadable(uv_poll_t* handle, int status, int events);
+  void stopJs() noexcept;
+  void reportUncaught(const std::string& what) noexcept;
   static void onTeardown(napi_async_cleanup_hook_handle handle, void* self);
 
   Napi::Env env_;
@@ -50,6 +60,7 @@ class Addon {
   Napi::FunctionReference socketConstructor_;
   uv_poll_t* poll_ = nullptr;  // freed by uv_close's callback
   std::size_t live_ = 0;
+  bool jsStopped_ = false;
 
   friend Napi::Value SetDispatch(const Napi::CallbackInfo& info);
 };

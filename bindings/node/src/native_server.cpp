@@ -18,6 +18,9 @@ Napi::Function NativeServer::define(Napi::Env env) {
 NativeServer::NativeServer(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<NativeServer>(info), addon_(Addon::of(info.Env())) {
   Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsNumber() || !info[2].IsObject() || !info[3].IsNumber()) {
+    throw Napi::TypeError::New(env, "NativeServer(owner, port, options, backlog)");
+  }
   const auto port = static_cast<std::uint16_t>(info[1].ToNumber().Uint32Value());
   const auto backlog = static_cast<std::uint16_t>(info[3].ToNumber().Uint32Value());
   server_ = guarded(env, [&] {
@@ -31,13 +34,22 @@ NativeServer::NativeServer(const Napi::CallbackInfo& info)
   addon_->retain();
 
   server_.onconnect([this](const tcpsocket::TCPServerSocketEvent& e) {
+    if (!addon_->canRunJs()) return;
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Napi::Object native = addon_->socketConstructor().New(
-        {Napi::External<tcpsocket::TCPSocket>::New(env, &e.socket)});
+    // The constructor runs JS, so the C API with its status: see Addon::dispatch.
+    napi_value external = Napi::External<tcpsocket::TCPSocket>::New(env, &e.socket);
+    napi_value native = nullptr;
+    if (napi_new_instance(env, addon_->socketConstructor().Value(), 1, &external, &native) !=
+        napi_ok) {
+      addon_->callFailed();
+      e.socket.closeImmediately();  // nobody can ever see it
+      return;
+    }
     addon_->dispatch(context_, owner_.Value(), EventKind::Connect, native);
   });
   server_.onerror([this](const tcpsocket::TCPServerSocketEvent& e) {
+    if (!addon_->canRunJs()) return;
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     addon_->dispatch(context_, owner_.Value(), EventKind::ServerError,

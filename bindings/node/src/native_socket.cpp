@@ -35,6 +35,11 @@ NativeSocket::NativeSocket(const Napi::CallbackInfo& info)
     if (info.Length() == 1 && info[0].IsExternal()) {
       socket_ = *info[0].As<Napi::External<tcpsocket::TCPSocket>>().Data();
     } else {
+      // Checked before anything opens: a connection nobody owns could never be closed.
+      if (!info[0].IsObject() || !info[1].IsString() || !info[2].IsNumber() ||
+          !info[3].IsObject()) {
+        throw Napi::TypeError::New(env, "NativeSocket(owner, host, port, options)");
+      }
       const std::string host = info[1].ToString().Utf8Value();
       const auto port = static_cast<std::uint16_t>(info[2].ToNumber().Uint32Value());
       socket_ = tcpsocket::TCPSocket::open(addon.loop(), host, port,
@@ -81,13 +86,17 @@ void NativeSocket::fire(int kind, napi_value a, napi_value b) {
   addon_->dispatch(context_, owner_.Value(), static_cast<EventKind>(kind), a, b);
 }
 
+// Each listener first checks that JS can still run: once a worker is being terminated, building
+// a JS value may fail, and node-addon-api would make that failure fatal.
 void NativeSocket::attach() {
   using tcpsocket::TCPSocketEvent;
   socket_.onopen([this](const TCPSocketEvent&) {
+    if (!addon_->canRunJs()) return;
     Napi::HandleScope scope(Env());
     fire(static_cast<int>(EventKind::Open));
   });
   socket_.ondata([this](const TCPSocketEvent& e) {
+    if (!addon_->canRunJs()) return;
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     napi_value data = nullptr;
@@ -101,16 +110,22 @@ void NativeSocket::attach() {
     fire(static_cast<int>(EventKind::Data), data);
   });
   socket_.ondrain([this](const TCPSocketEvent&) {
+    if (!addon_->canRunJs()) return;
     Napi::HandleScope scope(Env());
     fire(static_cast<int>(EventKind::Drain));
   });
   socket_.onerror([this](const TCPSocketEvent& e) {
+    if (!addon_->canRunJs()) return;
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     fire(static_cast<int>(EventKind::Error), Napi::String::New(env, std::string(e.name)),
          Napi::String::New(env, std::string(e.message)));
   });
   socket_.onclose([this](const TCPSocketEvent&) {
+    if (!addon_->canRunJs()) {
+      released();
+      return;
+    }
     Napi::HandleScope scope(Env());
     fire(static_cast<int>(EventKind::Close));
     // Nothing fires after close: the JS object may now be collected with this one.
@@ -120,6 +135,7 @@ void NativeSocket::attach() {
 }
 
 Napi::Value NativeSocket::setOwner(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "setOwner(object)");
   setOwnerObject(info[0].As<Napi::Object>());
   return info.Env().Undefined();
 }
@@ -129,16 +145,20 @@ Napi::Value NativeSocket::setOwner(const Napi::CallbackInfo& info) {
 Napi::Value NativeSocket::sendString(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   napi_value value = info[0];
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "sendString(string)");
   std::size_t length = 0;
   NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf16(env, value, nullptr, 0, &length),
                        Napi::Value());
-  scratch_.resize(length + 1);
-  NAPI_THROW_IF_FAILED(
-      env, napi_get_value_string_utf16(env, value, scratch_.data(), length + 1, &length),
-      Napi::Value());
+  // Small strings reuse the socket's buffer; a large one gets its own, freed however send ends
+  // (a rejected 100 MB string must not stay behind in the socket).
+  std::u16string large;
+  std::u16string& units = length < kScratchLimit ? scratch_ : large;
+  units.resize(length + 1);
+  NAPI_THROW_IF_FAILED(env,
+                       napi_get_value_string_utf16(env, value, units.data(), length + 1, &length),
+                       Napi::Value());
   const bool sent =
-      guarded(env, [&] { return socket_.send(std::u16string_view(scratch_.data(), length)); });
-  if (scratch_.capacity() > 256 * 1024) std::u16string().swap(scratch_);
+      guarded(env, [&] { return socket_.send(std::u16string_view(units.data(), length)); });
   return Napi::Boolean::New(env, sent);
 }
 
@@ -146,6 +166,7 @@ Napi::Value NativeSocket::sendString(const Napi::CallbackInfo& info) {
 // the library clamps the range as the reference does and counts the unclamped length.
 Napi::Value NativeSocket::sendBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "sendBuffer(ArrayBuffer, ...)");
   auto buffer = info[0].As<Napi::ArrayBuffer>();
   const tcpsocket::ArrayBuffer bytes(static_cast<const std::uint8_t*>(buffer.Data()),
                                      buffer.ByteLength());

@@ -46,7 +46,8 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::ObjectReference owner_;
   napi_async_context context_ = nullptr;
   bool retained_ = false;
-  std::u16string scratch_;  // send(string): the JS string's code units, before narrowing
+  static constexpr std::size_t kScratchLimit = 64 * 1024;
+  std::u16string scratch_;  // send(string) below kScratchLimit: the code units, before narrowing
 };
 
 }  // namespace tcpsocket_node
