@@ -4,19 +4,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const net = require('node:net');
 const { once } = require('node:events');
-const { execFile } = require('node:child_process');
-const path = require('node:path');
 const { TCPSocket, TCPServerSocket } = require('..');
+const { runNode } = require('./support/child');
 
-const root = path.join(__dirname, '..');
-
-function runChild(script, timeout = 20000) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', script], { cwd: root, timeout }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr });
-    });
-  });
-}
 
 // A raw peer that counts the connections it gets.
 async function countingPeer(t) {
@@ -33,7 +23,7 @@ async function countingPeer(t) {
 // Error::Error napi_define_properties"): the failed call into JS was turned into an error object
 // that could not be built.
 test('a worker that exits or is terminated inside a socket handler ends alone', { timeout: 30000 }, async () => {
-  const r = await runChild(`
+  const r = await runNode(`
     const { Worker } = require('node:worker_threads');
     const body = (onopen) => \`
       const { parentPort } = require('node:worker_threads');

@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
+const { runNode } = require('./support/child');
 
 const repo = path.join(__dirname, '..', '..', '..');
 
@@ -13,11 +13,7 @@ test('the example of docs/node.md runs as is and exits by itself', { timeout: 20
   const block = doc.split('```js\n')[1];
   assert.ok(block, 'docs/node.md has a ```js block');
   const code = block.slice(0, block.indexOf('```'));
-  const out = await new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', code], { cwd: repo, timeout: 15000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-  assert.strictEqual(out, 'got: HELLO, FIREFOX OS\n');
+  const r = await runNode(code, { cwd: repo });
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.strictEqual(r.stdout, 'got: HELLO, FIREFOX OS\n');
 });

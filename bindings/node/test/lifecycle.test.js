@@ -4,22 +4,12 @@
 // inside the call that caused them; promises settle between two events.
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFile } = require('node:child_process');
-const path = require('node:path');
 const { TCPSocket, TCPServerSocket } = require('..');
+const { runNode } = require('./support/child');
 
-const root = path.join(__dirname, '..');
-
-function runChild(script, timeout = 15000) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', script], { cwd: root, timeout }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr });
-    });
-  });
-}
 
 test('a listening server keeps the process alive until it is closed, then the process exits by itself', { timeout: 20000 }, async () => {
-  const r = await runChild(`
+  const r = await runNode(`
     const { TCPServerSocket } = require('.');
     const server = new TCPServerSocket(0, { localAddress: '127.0.0.1' });
     // Nothing else is pending in Node: only the server can keep the process here.
@@ -31,10 +21,10 @@ test('a listening server keeps the process alive until it is closed, then the pr
 });
 
 test('an open connection keeps the process alive until its close event; a module alone does not', { timeout: 20000 }, async () => {
-  const idle = await runChild(`require('.'); console.log('loaded');`, 5000);
+  const idle = await runNode(`require('.'); console.log('loaded');`, 5000);
   assert.strictEqual(idle.code, 0, idle.stderr);
   assert.strictEqual(idle.stdout, 'loaded\n');
-  const r = await runChild(`
+  const r = await runNode(`
     const { TCPSocket, TCPServerSocket } = require('.');
     const server = new TCPServerSocket(0, { localAddress: '127.0.0.1' });
     server.onconnect = ({ socket }) => {
@@ -94,7 +84,7 @@ test('events never fire from inside the call that caused them, and promises sett
 });
 
 test('a worker thread has its own engine and ends cleanly with a socket open', { timeout: 20000 }, async () => {
-  const r = await runChild(`
+  const r = await runNode(`
     const { Worker } = require('node:worker_threads');
     const w = new Worker(\`
       const { TCPSocket, TCPServerSocket } = require(process.cwd());
