@@ -9,7 +9,7 @@ Node's `net` (bench/node/net_echo.js), measured exactly as bench/run.py measures
 Clients: a JavaScript ping-pong / bulk client (bench/node/client_bench.js) on the binding, on
 `net`, and on emailjs-tcp-socket's Node shim (what the Firefox OS-era mail libraries run on in
 Node today), against bench/raw_epoll_echo; the client's own CPU per unit of work.
-Interleaved rounds, medians.
+Interleaved rounds, medians. Progress goes to stderr, the section to stdout.
 """
 import argparse
 import datetime
@@ -18,6 +18,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 
 import run
 from benchlib import BUILD, ROOT, raise_nofile
@@ -65,11 +66,11 @@ def main():
                 m = run.measure(name, gen_args, args.seconds)
                 server[scenario][name].append(m["cpu_figure"])
                 print("# round %d server %-40s %-9s %10.3f %s" % (r + 1, scenario, name, m["cpu_figure"], unit),
-                      flush=True)
+                      file=sys.stderr, flush=True)
         for name in order:
             m = run.measure_idle(name, args.idle, 2)
             idle[name].append(m["kib_per_conn"])
-            print("# round %d idle %-9s %.3f KiB/conn" % (r + 1, name, m["kib_per_conn"]), flush=True)
+            print("# round %d idle %-9s %.3f KiB/conn" % (r + 1, name, m["kib_per_conn"]), file=sys.stderr, flush=True)
         echo = subprocess.Popen(["taskset", "-c", "0", os.path.join(BUILD, "bench", "raw_epoll_echo")],
                                 stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
         port = int(echo.stdout.readline().strip().rsplit(":", 1)[1])
@@ -78,7 +79,7 @@ def main():
                 for impl in CLIENTS[r % 3:] + CLIENTS[:r % 3]:
                     figure = client_run(impl, cargs, port, args.seconds)
                     client[scenario][impl].append(figure)
-                    print("# round %d client %-30s %-8s %10.3f %s" % (r + 1, scenario, impl, figure, unit), flush=True)
+                    print("# round %d client %-30s %-8s %10.3f %s" % (r + 1, scenario, impl, figure, unit), file=sys.stderr, flush=True)
         finally:
             run.stop(echo)
     med = statistics.median

@@ -3,12 +3,14 @@
 # docs/benchmarks.md: the side-by-side echo run (bench/run.py, about 5 minutes), the many-idle-
 # connections run (bench/c100k.py, about 1 minute), TLS next to plain (bench/tls_bench.py, about
 # 1 minute), accept strategies over loops (bench/accept_bench.py, about 1 minute), the
-# micro-benchmarks and the notes.
+# micro-benchmarks, the Node.js binding against Node's net (bench/node_bench.py, about 4 minutes)
+# and the notes.
 # Arguments go to bench/run.py (e.g. --rounds 5 --seconds 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh default
 bash scripts/build.sh uring  # the same server on io_uring, measured next to it
+(cd bindings/node && npm install --no-audit --no-fund)  # the addon, for bench/node_bench.py
 python3 bench/run.py "$@"
 {
   echo
@@ -32,6 +34,7 @@ python3 bench/run.py "$@"
   echo '```'
   build/default/bench/micro_bench --benchmark_min_time=0.2 2>/dev/null
   echo '```'
+  python3 bench/node_bench.py
   cat bench/notes.md
 } >> docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
