@@ -18,7 +18,7 @@ export interface TLSOptions {
   cert?: string | Buffer;
   /** The private key of `cert`, PEM. */
   key?: string | Buffer;
-  /** Milliseconds a TLS handshake may take before the connection fails. Default 5000. */
+  /** Milliseconds a TLS handshake may take before the connection fails (1 to 2^31-1). Default 5000. */
   handshakeTimeout?: number;
 }
 
@@ -107,8 +107,10 @@ type Listener<E> = ((event: E) => void) | { handleEvent(event: E): void };
 export class TCPSocket {
   /**
    * Opens a connection at once; `open` or `error` + `close` follow.
-   * @throws TypeError for a port outside 0-65535 or a bad option; a DOMException named after the
-   *   engine's error (e.g. 'SecurityError', 'TLSConfigurationError') when it cannot start.
+   * @throws TypeError for a port outside 0-65535, a host with a NUL character, or an option of the
+   *   wrong type or range; a DOMException named after the engine's error when the option has the
+   *   right type but cannot be used ('TLSConfigurationError': an unreadable certificate, a
+   *   malformed pin; 'ManifestError'; 'SecurityError': the app's manifest does not allow it).
    */
   constructor(host: string, port: number, options?: SocketOptions);
   /** The host as opened (the peer's address for an accepted socket). */
@@ -155,7 +157,8 @@ export class TCPServerSocket {
   /**
    * Listens at once. `backlog` is converted as the IDL's unsigned short (-1 means 65535).
    * @throws DOMException 'AddressInUseError', 'AddressNotAvailableError', 'PermissionDeniedError',
-   *   'InvalidAddressError', 'TLSConfigurationError'; TypeError for a bad port or option.
+   *   'InvalidAddressError', 'TLSConfigurationError', 'ManifestError', 'SecurityError'; TypeError
+   *   for a bad port or an option of the wrong type or range.
    */
   constructor(port: number, options?: ServerSocketOptions, backlog?: number);
   /** The port listened on (the one chosen by the system for port 0). */
