@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #if defined(ASIO_HAS_EPOLL)
 #include <asio/detail/epoll_reactor.hpp>
@@ -76,17 +77,22 @@ void HostLink::wakeAgain() noexcept {
   [[maybe_unused]] auto n = ::write(event_.native_handle(), &one, sizeof one);
 }
 
-// Runs inside the host's runReady(). The flag is cleared before the read: a wake() racing with it
-// either finds the flag clear and writes again (a spare wake-up), or wrote before the read, which
-// consumed it — and then what it announced was queued before this handler ran, so this run does it.
+// Runs inside the host's runReady(). The read comes before the flag is cleared: a wake() in
+// between finds the flag still set and writes nothing, but its work was queued before this
+// handler finished, so the run in progress does it. Cleared first, the flag could be set again by
+// a wake() whose write this read then swallowed: set with nothing readable, every later wake()
+// would be skipped and the host never called again.
 void HostLink::awaitWake() {
   event_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
     if (ec) return;  // the loop is going away
-    woken_.store(false, std::memory_order_release);
     std::uint64_t count = 0;
     [[maybe_unused]] auto n = ::read(event_.native_handle(), &count, sizeof count);
+    woken_.store(false, std::memory_order_release);
+    ranWakeUp_ = true;
     awaitWake();
   });
 }
+
+bool HostLink::takeRanWakeUp() noexcept { return std::exchange(ranWakeUp_, false); }
 
 }  // namespace tcpsocket::detail

@@ -31,12 +31,17 @@ class HostLink {
   /// The same, even if a wake-up is already under way: for work left queued by a run that spent
   /// its budget, after the reactor has already taken the pending wake-up's edge.
   void wakeAgain() noexcept;
+  /// True once after the handler that consumes a wake-up has run: it is the loop's own
+  /// bookkeeping and must not count toward a run's budget (with a budget of 1 it would use it up
+  /// every time, and every run would end by waking the next).
+  bool takeRanWakeUp() noexcept;
 
  private:
   void awaitWake();
 
   int epoll_;
   std::atomic<bool> woken_{false};
+  bool ranWakeUp_ = false;  // loop thread only
   asio::posix::stream_descriptor event_;
   // A hosted io_context must never run out of work: run dry, Asio stops itself and leaves its
   // interrupter ready in the epoll set, which no later poll would consume (the host would spin).

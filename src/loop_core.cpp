@@ -90,20 +90,26 @@ int LoopCore::hostDescriptor() {
 }
 
 // poll_one, not poll: a loop with a steady stream of ready sockets would otherwise never hand
-// control back to its host. Work left over keeps the descriptor readable.
+// control back to its host. Work may be left when the budget runs out or stop() ended the run:
+// the descriptor is then made readable again.
 std::size_t LoopCore::runReady(std::size_t budget) {
   RunGuard guard(*this);
   if (io_.stopped()) io_.restart();
   std::size_t ran = 0;
-  while (ran < budget && io_.poll_one() != 0) ++ran;
-  if (ran == budget && hostLink_) hostLink_->wakeAgain();
+  while (ran < budget && io_.poll_one() != 0) {
+    if (!(hostLink_ && hostLink_->takeRanWakeUp())) ++ran;
+  }
+  if (hostLink_ && (ran == budget || io_.stopped())) hostLink_->wakeAgain();
   return ran;
 }
 
 LoopCore::RunGuard::RunGuard(LoopCore& core) : core_(core) {
   std::thread::id expected{};
   if (!core_.runner_.compare_exchange_strong(expected, std::this_thread::get_id())) {
-    throw WrongThreadError("the loop is already being run by another thread");
+    throw WrongThreadError(expected == std::this_thread::get_id()
+                               ? "the loop is already running on this thread (a run started "
+                                 "from one of its own handlers)"
+                               : "the loop is already being run by another thread");
   }
 }
 

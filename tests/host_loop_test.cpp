@@ -144,6 +144,70 @@ TEST(HostLoop, ABudgetLeavesTheRestForTheNextWakeUp) {
   expectQuiet(loop);
 }
 
+// Found by attack: the wake-up handler cleared its flag before reading the eventfd, so a post
+// racing with it could leave the flag set with nothing readable; every later wake-up was then
+// skipped and the host never called again.
+TEST(HostLoop, PostsRacingWithRunsAreNeverLost) {
+  ts::EventLoop loop;
+  const int fd = loop.hostDescriptor();
+  constexpr long kPosts = 50000;
+  std::atomic<long> ran{0};
+  std::thread poster([&] {
+    std::atomic<int> jitter{0};  // uneven gaps between posts, so that some land mid-run
+    for (long i = 0; i < kPosts; ++i) {
+      loop.post([&] { ran.fetch_add(1, std::memory_order_relaxed); });
+      for (long k = 0; k < (i % 97) * 3; ++k) jitter.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  int stalls = 0;  // one-second waits with work outstanding; a lost wake-up makes them endless
+  while (ran.load() < kPosts && stalls < 3) {
+    if (readable(fd, 1000)) {
+      loop.runReady();
+      stalls = 0;
+    } else {
+      ++stalls;
+    }
+  }
+  poster.join();
+  EXPECT_EQ(ran.load(), kPosts) << "the descriptor went silent with posts queued";
+}
+
+// Found by attack: with a budget of 1 the loop's own wake-up handler used up every run, and each
+// run ended by waking the next: a host spinning at 100% CPU.
+TEST(HostLoop, ABudgetOfOneStillGoesQuiet) {
+  ts::EventLoop loop;
+  const int fd = loop.hostDescriptor();
+  int ran = 0;
+  std::thread([&] { loop.post([&] { ++ran; }); }).join();
+  int wakeUps = 0;
+  for (int i = 0; i < 1000 && readable(fd, 100); ++i) {
+    ++wakeUps;
+    loop.runReady(1);
+  }
+  EXPECT_EQ(ran, 1);
+  EXPECT_LT(wakeUps, 10) << "the descriptor stays readable with nothing to do";
+}
+
+// Found by attack: stop() from a handler ended the run with work queued and the descriptor quiet.
+TEST(HostLoop, StopInsideAHandlerLeavesTheRestAnnounced) {
+  ts::EventLoop loop;
+  const int fd = loop.hostDescriptor();
+  int ran = 0;
+  std::thread([&] {
+    loop.post([&] {
+      ++ran;
+      loop.stop();
+    });
+    loop.post([&] { ++ran; });
+  }).join();
+  ASSERT_TRUE(readable(fd, 1000));
+  loop.runReady();
+  EXPECT_EQ(ran, 1);
+  EXPECT_TRUE(readable(fd, 1000)) << "work is left after stop(), so the host must be called again";
+  ASSERT_TRUE(hostRunUntil(loop, [&] { return ran == 2; }));
+  expectQuiet(loop);
+}
+
 TEST(HostLoop, RunReadyFromAnotherThreadWhileRunningIsRefused) {
   ts::EventLoop loop;
   loop.hostDescriptor();

@@ -87,7 +87,7 @@ class EventLoop {
   /// While a KeepAlive lives, run() does not return for lack of work: for a loop that waits on
   /// other threads' post() (a stdin reader, a worker pool) while none of its sockets is armed —
   /// for instance every socket suspended. stop() still returns at once. Movable; may be released
-  /// on any thread.
+  /// on any thread, but before the loop is destroyed (it refers to the loop).
   class KeepAlive {
    public:
     KeepAlive() noexcept = default;  ///< holds nothing
@@ -121,8 +121,9 @@ class EventLoop {
 
   /// Runs what is ready now without waiting, as the thread running this loop, for at most
   /// `budget` handlers (at least 1), so that a busy loop cannot starve its host; if work is left
-  /// the descriptor stays readable. Returns the number of handlers run. Events fire from inside
-  /// this call. Throws WrongThreadError if another thread is running the loop.
+  /// (the budget ran out, or a handler called stop()) the descriptor stays readable. Returns the
+  /// number of handlers run. Events fire from inside this call. Throws WrongThreadError if the
+  /// loop is already running (on another thread, or this one: no runReady() from a handler).
   std::size_t runReady(std::size_t budget = 1024);
   /// @}
 

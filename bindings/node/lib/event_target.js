@@ -37,9 +37,9 @@ class Listeners {
     if (handler !== null) call(handler, target, event);
     if (list === undefined) return;
     // The DOM's rule: a listener added during this dispatch waits for the next event, one removed
-    // during it is not called.
-    for (const listener of list.slice()) {
-      if (list.includes(listener)) call(listener, target, event);
+    // during it is not called — even if it is added again (that is a new registration).
+    for (const registration of list.slice()) {
+      if (!registration.removed) call(registration.listener, target, event);
     }
   }
 
@@ -50,14 +50,17 @@ class Listeners {
     }
     if (this.lists === null) this.lists = Object.create(null);
     const list = this.lists[type] || (this.lists[type] = []);
-    if (!list.includes(listener)) list.push(listener);
+    if (!list.some((r) => r.listener === listener)) list.push({ listener, removed: false });
   }
 
   remove(type, listener) {
     const list = this.lists && this.lists[type];
     if (!list) return;
-    const i = list.indexOf(listener);
-    if (i >= 0) list.splice(i, 1);
+    const i = list.findIndex((r) => r.listener === listener);
+    if (i >= 0) {
+      list[i].removed = true;
+      list.splice(i, 1);
+    }
   }
 }
 

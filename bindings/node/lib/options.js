@@ -52,7 +52,7 @@ function common(o, out, what) {
   if (o.maxBufferedAmount !== undefined) out.maxBufferedAmount = count(o.maxBufferedAmount, 'maxBufferedAmount', what);
   if (o.keepAlive !== undefined && o.keepAlive !== false) {
     const k = o.keepAlive === true ? {} : webidl.dictionary(o.keepAlive, what);
-    out.keepAlive = {};
+    out.keepAlive = Object.create(null);
     for (const field of ['idle', 'interval', 'count']) {
       if (k[field] !== undefined) out.keepAlive[field] = count(k[field], `keepAlive.${field}`, what, 0x7fffffff);
     }
@@ -63,10 +63,9 @@ function common(o, out, what) {
 function socketOptions(value) {
   const what = 'TCPSocket';
   const o = webidl.dictionary(value, what);
-  const out = {
-    useSecureTransport: Boolean(o.useSecureTransport),
-    binaryType: webidl.binaryType(o.binaryType, what),
-  };
+  const out = Object.create(null); // the addon reads fields by name: nothing may be inherited
+  out.useSecureTransport = Boolean(o.useSecureTransport);
+  out.binaryType = webidl.binaryType(o.binaryType, what);
   common(o, out, what);
   if (o.servername !== undefined) out.servername = text(o.servername, 'servername', what);
   if (o.connectTimeout !== undefined) out.connectTimeout = millis(o.connectTimeout, 'connectTimeout', what);
@@ -77,7 +76,8 @@ function socketOptions(value) {
 function serverOptions(value) {
   const what = 'TCPServerSocket';
   const o = webidl.dictionary(value, what);
-  const out = { binaryType: webidl.binaryType(o.binaryType, what) };
+  const out = Object.create(null);
+  out.binaryType = webidl.binaryType(o.binaryType, what);
   if (o.localAddress !== undefined) out.localAddress = text(o.localAddress, 'localAddress', what);
   common(o, out, what);
   if (o.useSecureTransport !== undefined) out.useSecureTransport = Boolean(o.useSecureTransport);

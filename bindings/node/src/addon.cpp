@@ -48,7 +48,11 @@ tcpsocket::EventLoop& Addon::loop() {
 
 void Addon::onReadable(uv_poll_t* handle, int status, int) {
   auto* self = static_cast<Addon*>(handle->data);
-  if (status < 0 || !self->canRunJs()) return;
+  if (!self->canRunJs()) {
+    uv_poll_stop(handle);  // level-triggered: left watching, it would spin until teardown
+    return;
+  }
+  if (status < 0) return;
   napi_handle_scope scope = nullptr;
   if (napi_open_handle_scope(self->env_, &scope) != napi_ok) return;
   self->loop_->runReady();

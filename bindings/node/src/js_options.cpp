@@ -61,7 +61,6 @@ tcpsocket::TlsVersion tlsVersion(const std::string& v) {
 tcpsocket::TlsOptions tls(Napi::Object js) {
   tcpsocket::TlsOptions t;
   if (has(js, "ca")) t.trustedCertificates.pem = str(js, "ca");
-  if (has(js, "caFile")) t.trustedCertificates.file = str(js, "caFile");
   if (has(js, "cert")) t.certificateChain.pem = str(js, "cert");
   if (has(js, "key")) t.privateKey.pem = str(js, "key");
   if (has(js, "pins")) t.pinnedPublicKeys = strings(js, "pins");

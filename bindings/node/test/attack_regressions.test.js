@@ -88,6 +88,69 @@ test('objects that only look like ArrayBuffers are sent as strings, as any non-b
   assert.strictEqual(received, expected);
 });
 
+// Second attack: any socket method called while terminate() landed aborted the process (the
+// failed call became an error node-addon-api could neither throw nor build).
+test('terminating workers that are busy calling socket methods ends only the workers', { timeout: 60000 }, async () => {
+  const r = await runNode(`
+    const { Worker } = require('node:worker_threads');
+    const body = \`
+      const { parentPort } = require('node:worker_threads');
+      const { TCPSocket } = require(process.cwd());
+      const s = new TCPSocket('127.0.0.1', 9);
+      parentPort.postMessage('go');
+      let x = 0;
+      for (;;) { x += s.readyState.length; try { s.send('x'); } catch {} }
+    \`;
+    let n = 0;
+    function one() {
+      const w = new Worker(body, { eval: true });
+      w.once('message', () => setTimeout(() => w.terminate(), Math.random() * 5));
+      w.once('exit', () => { if (++n < 60) one(); else console.log('all ' + n); });
+    }
+    one();
+  `, { timeout: 50000 });
+  assert.strictEqual(r.signal, null, r.stderr);
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.strictEqual(r.stdout, 'all 60\n');
+});
+
+test('process.exit() in an option getter inside a worker ends the worker with its code', { timeout: 30000 }, async () => {
+  const r = await runNode(`
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(\`
+      const { TCPSocket } = require(process.cwd());
+      new TCPSocket('127.0.0.1', 9, { get idleTimeout() { process.exit(5); } });
+    \`, { eval: true });
+    w.on('exit', (code) => console.log('worker exit ' + code));
+  `);
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.strictEqual(r.stdout, 'worker exit 5\n');
+});
+
+// Second attack: the addon read option fields through the prototype chain, so a polluted
+// Object.prototype could hand it settings the JS layer never passed. (Fields the JS layer does
+// read come through, as WebIDL dictionaries read inherited properties.)
+test('a polluted Object.prototype does not reach the engine behind the JS layer', { timeout: 20000 }, async () => {
+  const r = await runNode(`
+    Object.prototype.caFile = '/nonexistent/ca.pem';
+    Object.prototype.requestCert = true;
+    const { TCPSocket, TCPServerSocket } = require('.');
+    const server = new TCPServerSocket(0, { localAddress: '127.0.0.1' });
+    server.onconnect = ({ socket }) => socket.close();
+    const s = new TCPSocket('127.0.0.1', server.localPort, {});
+    s.onopen = () => console.log('open ssl=' + s.ssl);
+    s.onerror = (e) => console.log('error ' + e.name);
+    s.onclose = () => { console.log('close'); server.close(); };
+  `);
+  assert.strictEqual(r.code, 0, r.stderr);
+  assert.strictEqual(r.stdout, 'open ssl=false\nclose\n');
+  // What the addon reads is an object without a prototype, whatever Object.prototype holds.
+  const { socketOptions, serverOptions } = require('../lib/options');
+  for (const out of [socketOptions({}), serverOptions({}), socketOptions({ keepAlive: true }).keepAlive]) {
+    assert.strictEqual(Object.getPrototypeOf(out), null);
+  }
+});
+
 // The 2-byte copy of a string that send() rejected stayed in the socket: five rejected 100 MB
 // strings kept 1.2 GB.
 test('a rejected send(string) gives its memory back', { timeout: 30000 }, async () => {
@@ -118,6 +181,23 @@ test('a listener removed during dispatch is not called', { timeout: 20000 }, asy
   await new Promise((r) => { s.onclose = r; });
   server.close();
   assert.deepStrictEqual(calls, ['first', 'third']);
+});
+
+test('a listener removed and added again during dispatch waits for the next event', { timeout: 20000 }, async () => {
+  const server = new TCPServerSocket(0, { localAddress: '127.0.0.1' });
+  const calls = [];
+  const second = () => calls.push('second');
+  server.addEventListener('connect', ({ socket }) => {
+    calls.push('first');
+    server.removeEventListener('connect', second);
+    server.addEventListener('connect', second);
+    socket.close();
+  });
+  server.addEventListener('connect', second);
+  const s = new TCPSocket('127.0.0.1', server.localPort);
+  await new Promise((r) => { s.onclose = r; });
+  server.close();
+  assert.deepStrictEqual(calls, ['first']);
 });
 
 // The internal constructor opened the connection before checking its owner, then threw: the
