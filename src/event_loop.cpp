@@ -1,7 +1,5 @@
 #include "tcpsocket/event_loop.hpp"
 
-#include <asio/executor_work_guard.hpp>
-
 #include "loop_core.hpp"
 
 namespace tcpsocket {
@@ -55,10 +53,7 @@ std::size_t EventLoop::runReady(std::size_t budget) {
   return core_->runReady(budget == 0 ? 1 : budget);
 }
 
-EventLoop::KeepAlive EventLoop::keepAlive() {
-  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
-  return KeepAlive(std::make_shared<Guard>(core_->io().get_executor()));
-}
+EventLoop::KeepAlive EventLoop::keepAlive() { return KeepAlive(core_->holdWork()); }
 
 void EventLoop::setPolicy(std::shared_ptr<const AppPolicy> policy) {
   core_->setPolicy(std::move(policy));

@@ -1,7 +1,9 @@
 #include "loop_core.hpp"
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <iostream>
+#include <optional>
 
 #include "tcpsocket/errors.hpp"
 
@@ -46,9 +48,39 @@ LoopCore::LoopCore()
   };
 }
 
-// Each member leaves the list before abandon(), which may free it (and others with it).
+struct LoopCore::WorkHold {
+  std::mutex mutex;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+};
+
+std::shared_ptr<void> LoopCore::holdWork() {
+  // Released on any thread, maybe while the loop is being destroyed on another: the guard is
+  // dropped under the hold's own lock, by whichever of the two comes first.
+  std::shared_ptr<WorkHold> hold(new WorkHold, [](WorkHold* h) {
+    {
+      std::lock_guard lock(h->mutex);
+      h->guard.reset();
+    }
+    delete h;
+  });
+  hold->guard.emplace(io_.get_executor());
+  std::lock_guard lock(holdsMutex_);
+  std::erase_if(holds_, [](const std::weak_ptr<WorkHold>& w) { return w.expired(); });
+  holds_.push_back(hold);
+  return hold;
+}
+
+// Each member leaves the list before abandon(), which may free it (and others with it). Work
+// holds still alive let go of the io_context now, while it exists.
 LoopCore::~LoopCore() {
   while (LoopMember* m = takeFirstMember()) m->abandon();
+  std::lock_guard lock(holdsMutex_);
+  for (auto& weak : holds_) {
+    if (auto hold = weak.lock()) {
+      std::lock_guard holdLock(hold->mutex);
+      hold->guard.reset();
+    }
+  }
 }
 
 LoopMember* LoopCore::takeFirstMember() noexcept {

@@ -75,6 +75,10 @@ class LoopCore {
   /// came from outside a run.
   void touched() const noexcept;
 
+  /// EventLoop::keepAlive: a token that keeps the io_context from running out of work while it
+  /// lives. Released after the loop is gone, it touches nothing (the loop let go of it first).
+  std::shared_ptr<void> holdWork();
+
   /// Queues `fn` from any thread and wakes a hosted loop.
   void postFromAnyThread(std::function<void()> fn);
 
@@ -117,6 +121,9 @@ class LoopCore {
   asio::io_context io_{1};
   std::atomic<std::thread::id> runner_{};
   std::unique_ptr<HostLink> hostLink_;
+  struct WorkHold;
+  std::mutex holdsMutex_;
+  std::vector<std::weak_ptr<WorkHold>> holds_;
   std::atomic<HostLink*> host_{nullptr};  // hostLink_, readable from any thread once set
   std::unique_ptr<std::uint8_t[]> readBuffer_;
   Resolver resolver_;

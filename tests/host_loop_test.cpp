@@ -226,3 +226,34 @@ TEST(HostLoop, RunReadyFromAnotherThreadWhileRunningIsRefused) {
 
 }  // namespace
 }  // namespace test
+
+namespace test {
+namespace {
+
+// Found by attack: a KeepAlive released after its loop was destroyed wrote into the freed loop
+// (AddressSanitizer: heap-use-after-free in on_work_finished).
+TEST(LoopLifetime, AKeepAliveMayOutliveItsLoop) {
+  ts::EventLoop::KeepAlive kept;
+  ts::EventLoop::KeepAlive released;
+  {
+    ts::EventLoop loop;
+    kept = loop.keepAlive();
+    released = loop.keepAlive();
+    released.reset();  // while the loop lives
+  }
+  kept.reset();  // after: must touch nothing
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    ts::EventLoop::KeepAlive fromThread;
+    {
+      ts::EventLoop loop;
+      fromThread = loop.keepAlive();
+    }
+    done = true;
+  });
+  other.join();
+  EXPECT_TRUE(done);
+}
+
+}  // namespace
+}  // namespace test

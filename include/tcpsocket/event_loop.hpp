@@ -87,7 +87,7 @@ class EventLoop {
   /// While a KeepAlive lives, run() does not return for lack of work: for a loop that waits on
   /// other threads' post() (a stdin reader, a worker pool) while none of its sockets is armed —
   /// for instance every socket suspended. stop() still returns at once. Movable; may be released
-  /// on any thread, but before the loop is destroyed (it refers to the loop).
+  /// on any thread, also after the loop is gone (it then does nothing).
   class KeepAlive {
    public:
     KeepAlive() noexcept = default;  ///< holds nothing
