@@ -9,22 +9,25 @@
 namespace tcpsocket_node {
 
 Napi::Function NativeSocket::define(Napi::Env env) {
-  return DefineClass(env, "NativeSocket",
-                     {
-                         InstanceMethod("setOwner", &NativeSocket::setOwner),
-                         InstanceMethod("sendString", &NativeSocket::sendString),
-                         InstanceMethod("sendBuffer", &NativeSocket::sendBuffer),
-                         InstanceMethod("suspend", &NativeSocket::suspend),
-                         InstanceMethod("resume", &NativeSocket::resume),
-                         InstanceMethod("close", &NativeSocket::close),
-                         InstanceMethod("closeImmediately", &NativeSocket::closeImmediately),
-                         InstanceMethod("upgradeToSecure", &NativeSocket::upgradeToSecure),
-                         InstanceMethod("readyState", &NativeSocket::readyState),
-                         InstanceMethod("bufferedAmount", &NativeSocket::bufferedAmount),
-                         InstanceMethod("ssl", &NativeSocket::ssl),
-                         InstanceMethod("host", &NativeSocket::host),
-                         InstanceMethod("port", &NativeSocket::port),
-                     });
+  return DefineClass(
+      env, "NativeSocket",
+      {
+          InstanceMethod("setOwner", &NativeSocket::setOwner),
+          InstanceMethod("sendString", &NativeSocket::sendString),
+          InstanceMethod("sendBuffer", &NativeSocket::sendBuffer),
+          InstanceMethod("suspend", &NativeSocket::invoke<&tcpsocket::TCPSocket::suspend>),
+          InstanceMethod("resume", &NativeSocket::invoke<&tcpsocket::TCPSocket::resume>),
+          InstanceMethod("close", &NativeSocket::invoke<&tcpsocket::TCPSocket::close>),
+          InstanceMethod("closeImmediately",
+                         &NativeSocket::invoke<&tcpsocket::TCPSocket::closeImmediately>),
+          InstanceMethod("upgradeToSecure",
+                         &NativeSocket::invoke<&tcpsocket::TCPSocket::upgradeToSecure>),
+          InstanceMethod("readyState", &NativeSocket::readyState),
+          InstanceMethod("bufferedAmount", &NativeSocket::bufferedAmount),
+          InstanceMethod("ssl", &NativeSocket::ssl),
+          InstanceMethod("host", &NativeSocket::host),
+          InstanceMethod("port", &NativeSocket::port),
+      });
 }
 
 NativeSocket::NativeSocket(const Napi::CallbackInfo& info)
@@ -176,28 +179,9 @@ Napi::Value NativeSocket::sendBuffer(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, guarded(env, [&] { return socket_.send(bytes, offset, length); }));
 }
 
-Napi::Value NativeSocket::suspend(const Napi::CallbackInfo& info) {
-  guarded(info.Env(), [&] { socket_.suspend(); });
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeSocket::resume(const Napi::CallbackInfo& info) {
-  guarded(info.Env(), [&] { socket_.resume(); });
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeSocket::close(const Napi::CallbackInfo& info) {
-  guarded(info.Env(), [&] { socket_.close(); });
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeSocket::closeImmediately(const Napi::CallbackInfo& info) {
-  guarded(info.Env(), [&] { socket_.closeImmediately(); });
-  return info.Env().Undefined();
-}
-
-Napi::Value NativeSocket::upgradeToSecure(const Napi::CallbackInfo& info) {
-  guarded(info.Env(), [&] { socket_.upgradeToSecure(); });
+template <void (tcpsocket::TCPSocket::*Method)()>
+Napi::Value NativeSocket::invoke(const Napi::CallbackInfo& info) {
+  guarded(info.Env(), [&] { (socket_.*Method)(); });
   return info.Env().Undefined();
 }
 

@@ -30,11 +30,9 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value setOwner(const Napi::CallbackInfo& info);
   Napi::Value sendString(const Napi::CallbackInfo& info);
   Napi::Value sendBuffer(const Napi::CallbackInfo& info);
-  Napi::Value suspend(const Napi::CallbackInfo& info);
-  Napi::Value resume(const Napi::CallbackInfo& info);
-  Napi::Value close(const Napi::CallbackInfo& info);
-  Napi::Value closeImmediately(const Napi::CallbackInfo& info);
-  Napi::Value upgradeToSecure(const Napi::CallbackInfo& info);
+  /// suspend, resume, close, closeImmediately, upgradeToSecure: no arguments, no result.
+  template <void (tcpsocket::TCPSocket::*Method)()>
+  Napi::Value invoke(const Napi::CallbackInfo& info);
   Napi::Value readyState(const Napi::CallbackInfo& info);
   Napi::Value bufferedAmount(const Napi::CallbackInfo& info);
   Napi::Value ssl(const Napi::CallbackInfo& info);

@@ -7,6 +7,10 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { mozTCPSocket, TCPSocket, TCPServerSocket } = require('../..');
+const {
+  fail, runTestStep, run_next_test, makeSuccessCase, makeJointSuccess, makeFailureCase,
+  makeExpectData, abandonStep, takePendingFailures,
+} = require('../support/xpcshell_steps');
 
 const STEP_TIMEOUT = 20000;
 
@@ -18,111 +22,6 @@ const BACKLOG = -1;
 
 const DATA_ARRAY = [0, 255, 254, 0, 1, 2, 3, 0, 255, 255, 254, 0];
 const DATA_ARRAY_BUFFER = new Uint8Array(DATA_ARRAY).buffer;
-
-/*
- * Step bookkeeping, as in the port of test_tcpsocket.js: success callbacks end the step that made
- * them; failure callbacks fail whichever step is running, or the next one.
- */
-let currentStep = null;
-const pendingFailures = [];
-
-function fail(error) {
-  if (currentStep) {
-    const { reject } = currentStep;
-    currentStep = null;
-    reject(error);
-  } else {
-    pendingFailures.push(error);
-  }
-}
-
-function runTestStep(fn) {
-  return new Promise((resolve, reject) => {
-    if (pendingFailures.length) {
-      reject(pendingFailures.shift());
-      return;
-    }
-    currentStep = { resolve, reject };
-    try {
-      fn();
-    } catch (error) {
-      fail(error);
-    }
-  });
-}
-
-function stepFinisher() {
-  const step = currentStep;
-  return () => {
-    if (step && currentStep === step) {
-      currentStep = null;
-      step.resolve();
-    }
-  };
-}
-
-function run_next_test() {
-  stepFinisher()();
-}
-
-function makeSuccessCase() {
-  return stepFinisher();
-}
-
-function makeJointSuccess(names) {
-  const finish = stepFinisher();
-  const seen = new Set();
-  const funcs = {};
-  for (const name of names) {
-    funcs[name] = () => {
-      seen.add(name);
-      if (seen.size === names.length) finish();
-    };
-  }
-  return funcs;
-}
-
-function makeFailureCase(name) {
-  return (...args) => {
-    const argstr = args.length
-      ? '(args: ' + args.map((x) => (x && x.data !== undefined ? String(x.data) : String(x))).join(' ') + ')'
-      : '(no arguments)';
-    fail(new Error(`got unexpected: ${name} ${argstr}`));
-  };
-}
-
-/** Collects data events (ArrayBuffer payloads) until `expectedData` arrived exactly, no more. */
-function makeExpectData(name, expectedData) {
-  const finish = stepFinisher();
-  const chunks = [];
-  let done = false;
-  return (event) => {
-    if (!(event.data instanceof ArrayBuffer)) {
-      fail(new Error(`${name}: payload is not an ArrayBuffer but ${Object.prototype.toString.call(event.data)}`));
-      return;
-    }
-    chunks.push(Buffer.from(event.data));
-    if (done) {
-      fail(new Error(`${name} Received data event when already done!`));
-      return;
-    }
-    const all = Buffer.concat(chunks);
-    if (all.length >= expectedData.length) {
-      for (let i = 0; i < expectedData.length; i++) {
-        if (all[i] !== expectedData[i]) {
-          fail(new Error(`${name} Received mismatched character at position ${i}`));
-          return;
-        }
-      }
-      if (all.length > expectedData.length) {
-        fail(new Error(`${name} Received ${all.length} bytes but only expected ${expectedData.length} bytes.`));
-        return;
-      }
-      done = true;
-      finish();
-    }
-  };
-}
 
 let server = null;
 let sock = null;
@@ -187,7 +86,7 @@ function openSockInClosingServer() {
 
 /** A small send from the client reaches the accepted socket and is not reported as buffered. */
 function sendDataToServer() {
-  connectedsock.ondata = makeExpectData('serverdata', DATA_ARRAY);
+  connectedsock.ondata = makeExpectData('serverdata', DATA_ARRAY, true);
   if (!sock.send(DATA_ARRAY_BUFFER)) {
     fail(new Error('send should not have buffered such a small amount of data'));
   }
@@ -196,7 +95,7 @@ function sendDataToServer() {
 /** A send from the accepted socket reaches the client. */
 function receiveDataFromServer() {
   connectedsock.ondata = makeFailureCase('serverdata');
-  sock.ondata = makeExpectData('data', DATA_ARRAY);
+  sock.ondata = makeExpectData('data', DATA_ARRAY, true);
 
   connectedsock.send(DATA_ARRAY_BUFFER);
 }
@@ -244,7 +143,7 @@ const STEPS = [
 
 test('test_tcpserversocket.js', { timeout: (STEPS.length + 1) * STEP_TIMEOUT }, async (t) => {
   t.after(() => {
-    currentStep = null;
+    abandonStep();
     for (const item of everything) {
       if (item instanceof TCPServerSocket) {
         item.onconnect = null;
@@ -275,5 +174,5 @@ test('test_tcpserversocket.js', { timeout: (STEPS.length + 1) * STEP_TIMEOUT }, 
   }
   // A failure handler that fired after the last step (a stray close, say) still fails the test.
   await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.deepEqual(pendingFailures.splice(0).map(String), [], 'failures after the last step');
+  assert.deepEqual(takePendingFailures().map(String), [], 'failures after the last step');
 });
