@@ -3,6 +3,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "address.hpp"
 #include "host_name.hpp"
 #include "tcpsocket/errors.hpp"
 
@@ -13,10 +14,7 @@ std::optional<asio::ip::address> literal(std::string_view text) {
   std::error_code ec;
   auto address = asio::ip::make_address(std::string(text), ec);
   if (ec) return std::nullopt;
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return address;
+  return detail::unmapped(address);
 }
 
 bool inRange(std::uint32_t v, std::uint32_t network, int prefix) {

@@ -1,15 +1,15 @@
 #include "server_impl.hpp"
 
-#include <asio/ip/v6_only.hpp>
+#include <unistd.h>
+
 #include <asio/post.hpp>
 #include <cerrno>
-#include <cstring>
 #include <new>
 #include <string>
 
-#include "error_names.hpp"
+#include "address.hpp"
+#include "error_table.hpp"
 #include "socket_impl.hpp"
-#include "sys_ops.hpp"
 #include "tcp_tuning.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_server_socket.hpp"
@@ -17,72 +17,12 @@
 #include "tls_context.hpp"
 
 namespace tcpsocket::detail {
-namespace {
-
-constexpr int kMaxAcceptsPerWakeup = 64;
-constexpr std::chrono::milliseconds kMinBackoff{10};
-constexpr std::chrono::milliseconds kMaxBackoff{1000};
-
-std::string describe(const asio::ip::tcp::endpoint& ep) {
-  const std::string host = ep.address().to_string();
-  const std::string port = std::to_string(ep.port());
-  return ep.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
-}
-
-[[noreturn]] void throwListenError(const std::error_code& ec, const asio::ip::tcp::endpoint& ep) {
-  const std::string where = describe(ep);
-  switch (ec.value()) {
-    case EADDRINUSE:
-      throw AddressInUseError(where + " is already in use");
-    case EADDRNOTAVAIL:
-      throw AddressNotAvailableError(where + " is not an address of this host");
-    case EACCES:
-    case EPERM:
-      throw PermissionDeniedError("the system refused to bind " + where +
-                                  " (ports below 1024 need CAP_NET_BIND_SERVICE)");
-    default:
-      throw NetworkError("cannot listen on " + where + ": " + ec.message());
-  }
-}
-
-// Errors of accept() that concern one pending connection, not the listener (see accept(2)).
-bool skippable(int err) noexcept {
-  switch (err) {
-    case EINTR:
-    case ECONNABORTED:
-    case EPERM:
-    case EPROTO:
-    case ENOPROTOOPT:
-    case EHOSTDOWN:
-    case ENONET:
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH:
-    case ETIMEDOUT:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool outOfResources(int err) noexcept {
-  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
-}  // namespace
 
 ServerImpl::ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& options)
     : LoopMember(loop),
-      binaryType_(options.binaryType),
-      connectionOptions_(std::make_shared<const ConnectionOptions>(options.connection)),
+      acceptor_(loop),
       maxConnections_(options.maxConnections),
-      maxPerAddress_(options.maxConnectionsPerAddress),
-      handlers_(options.handlers),
-      secure_(options.useSecureTransport) {
-  if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
-    tls_ = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
-  }
-}
+      maxPerAddress_(options.maxConnectionsPerAddress) {}
 
 ServerImpl::~ServerImpl() = default;
 
@@ -90,9 +30,7 @@ void ServerImpl::checkThread() const {
   if (LoopCore* core = loop()) core->checkThread();
 }
 
-int ServerImpl::nativeHandle() noexcept {
-  return acceptor_ && acceptor_->is_open() ? acceptor_->native_handle() : -1;
-}
+int ServerImpl::nativeHandle() noexcept { return acceptor_.nativeHandle(); }
 
 std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t port,
                                                const ServerSocketOptions& options,
@@ -103,115 +41,54 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
   if (ec || options.localAddress.find('\0') != std::string::npos) {
     throw InvalidAddressError("\"" + options.localAddress + "\" is not an IPv4 or IPv6 address");
   }
-  const asio::ip::tcp::endpoint endpoint(address, port);
   auto s = std::make_shared<ServerImpl>(Private{}, loop, options);
-  auto& acceptor = s->acceptor_.emplace(loop.io());
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) throwListenError(ec, endpoint);
-  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (options.reusePort) {
-    const int one = 1;
-    if (sys::ops().setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
-                              sizeof one) != 0) {
-      throwListenError(std::error_code(errno, std::system_category()), endpoint);
-    }
+  auto accepted = std::make_shared<AcceptedSettings>();
+  if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
+    accepted->tls = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
   }
-  if (address.is_v6() && address.is_unspecified()) {
-    acceptor.set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
-  }
-  acceptor.bind(endpoint, ec);
-  if (ec) throwListenError(ec, endpoint);
-  const int depth = backlog == 0 ? asio::socket_base::max_listen_connections : backlog;
-  acceptor.listen(depth, ec);
-  if (ec) throwListenError(ec, endpoint);
-  acceptor.non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
-  if (ec) throwListenError(ec, endpoint);
-  s->localPort_ = acceptor.local_endpoint(ec).port();
+  s->acceptor_.listen(asio::ip::tcp::endpoint(address, port), options.reusePort, backlog);
+  accepted->binaryType = options.binaryType;
+  accepted->options = std::make_shared<const ConnectionOptions>(options.connection);
+  accepted->owner = s;
+  accepted->secure = options.useSecureTransport;
+  accepted->handlers = options.handlers;
+  s->accepted_ = std::move(accepted);
   s->listening_ = true;
   s->self_ = s;
-  s->scheduleAccept();
+  s->acceptor_.start(s);
   return s;
 }
 
-void ServerImpl::scheduleAccept() {
-  asio::post(loop()->io(), [self = shared_from_this()] { self->acceptReady(); });
-}
-
-void ServerImpl::waitAcceptable() {
-  backoff_ = std::chrono::milliseconds(0);  // the queue is empty: whatever exhausted us is over
-  acceptor_->async_wait(asio::socket_base::wait_read,
-                        [self = shared_from_this()](const std::error_code& ec) {
-                          if (ec != asio::error::operation_aborted) self->acceptReady();
-                        });
-}
-
-void ServerImpl::acceptReady() {
-  for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
-    if (!listening_) return;  // a connect listener may have closed the server
-    if (atLimit()) {
-      // Stop polling: new clients wait in the kernel's backlog. connectionEnded() resumes.
-      pausedAtLimit_ = true;
-      ++stats_.pausesAtLimit;
-      return;
-    }
-    sockaddr_storage peer{};
-    socklen_t peerLength = sizeof peer;
-    const int fd =
-        sys::ops().accept4(acceptor_->native_handle(), reinterpret_cast<sockaddr*>(&peer),
-                           &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      backoff_ = std::chrono::milliseconds(0);
-      asio::ip::tcp::endpoint endpoint;
-      std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(peerLength, endpoint.capacity()));
-      endpoint.resize(peerLength);
-      const std::string address = addressString(endpoint.address());
-      if (refusedByAddressLimit(fd, address)) continue;
-      if (auto impl = SocketImpl::adopt(*loop(), fd, endpoint, binaryType_, connectionOptions_,
-                                        weak_from_this(), tls_, secure_, handlers_)) {
-        track(*impl);
-        if (secure_) {
-          handshaking_.insert(impl.get());  // handed out by connectionSecured()
-        } else {
-          handOut(std::move(impl));
-        }
-      }
-      continue;
-    }
-    const int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-      waitAcceptable();
-      return;
-    }
-    if (skippable(err)) continue;
-    if (outOfResources(err)) {
-      backOff();
-      return;
-    }
-    died(err);
-    return;
+// Checked before each accept: at the limit, new clients wait in the kernel's backlog, and
+// connectionEnded() resumes accepting.
+bool ServerImpl::mayAccept() noexcept {
+  if (!listening_) return false;
+  // Lingering descriptors count: they hold descriptors and kernel buffers as open ones do.
+  if (maxConnections_ > 0 && connections_.size() + lingering_ >= maxConnections_) {
+    pausedAtLimit_ = true;
+    ++stats_.pausesAtLimit;
+    return false;
   }
-  scheduleAccept();
+  return true;
 }
 
-// Out of descriptors or memory: retrying at once would spin (the pending connection stays
-// pending), giving up would stop the server for good. Pause, doubling the pause up to 1 s.
-void ServerImpl::backOff() {
-  ++stats_.descriptorBackoffs;
-  backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
-  if (!backoffTimer_) backoffTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
-  backoffTimer_->expires_after(backoff_);
-  backoffTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec) self->acceptReady();
-  });
+void ServerImpl::connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer) {
+  if (maxPerAddress_ > 0 && refusedByAddressLimit(fd, unmapped(peer.address()))) return;
+  auto impl = SocketImpl::adopt(*loop(), fd, peer, accepted_);
+  if (!impl) return;
+  connections_.insert(impl.get());
+  if (maxPerAddress_ > 0) ++perAddress_[unmapped(peer.address())];
+  if (accepted_->secure) {
+    handshaking_.insert(impl.get());  // handed out by connectionSecured()
+  } else {
+    handOut(std::move(impl));
+  }
 }
 
-void ServerImpl::died(int err) {
+void ServerImpl::acceptFailed(int err) {
   listening_ = false;
-  std::error_code ignored;
-  acceptor_->close(ignored);
-  const ErrorInfo info = classifyErrno(err);
   TCPSocket none;
-  emit(ServerEventType::Error, none, info.name, info.message);
+  emit(ServerEventType::Error, none, classifyErrno(err));
   release();
 }
 
@@ -219,47 +96,39 @@ void ServerImpl::close() {
   checkThread();
   if (!listening_) return;
   stopListening();
-  // Sockets still in their TLS handshake were never handed out: nobody else could close them.
+  abortHandshakes();
+  if (!draining_) release();
+}
+
+// Sockets still in their TLS handshake were never handed out: nobody else could close them, and
+// they have nothing to lose.
+void ServerImpl::abortHandshakes() {
   for (SocketImpl* s : std::vector<SocketImpl*>(handshaking_.begin(), handshaking_.end())) {
     s->abort();
   }
-  if (!draining_) release();
 }
 
 void ServerImpl::stopListening() noexcept {
   listening_ = false;
-  std::error_code ignored;
-  if (acceptor_) acceptor_->close(ignored);
-  if (backoffTimer_) backoffTimer_->cancel();
+  acceptor_.close();
 }
 
 void ServerImpl::release() {
   listeners_.clear();
-  handlers_.reset();  // accepted sockets keep their own reference
+  accepted_.reset();  // accepted sockets keep their own reference
   self_.reset();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Accepted connections: limits, draining, abort
 
-bool ServerImpl::atLimit() const noexcept {
-  // Lingering descriptors count: they hold descriptors and kernel buffers as open ones do.
-  return maxConnections_ > 0 && connections_.size() + lingering_ >= maxConnections_;
-}
-
-bool ServerImpl::refusedByAddressLimit(int fd, const std::string& address) {
-  if (maxPerAddress_ == 0) return false;
+bool ServerImpl::refusedByAddressLimit(int fd, const asio::ip::address& address) {
   const auto it = perAddress_.find(address);
   if (it == perAddress_.end() || it->second < maxPerAddress_) return false;
   resetOnClose(fd);
   ::close(fd);
   ++stats_.refusedPerAddress;
   return true;
-}
-
-void ServerImpl::track(SocketImpl& socket) {
-  connections_.insert(&socket);
-  if (maxPerAddress_ > 0) ++perAddress_[socket.host()];
 }
 
 void ServerImpl::handOut(std::shared_ptr<SocketImpl> impl) {
@@ -278,7 +147,7 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
   if (handshaking_.erase(&socket) > 0) ++stats_.handshakeFailures;
   if (connections_.erase(&socket) == 0) return;
   if (maxPerAddress_ > 0) {
-    const auto it = perAddress_.find(socket.host());
+    const auto it = perAddress_.find(unmapped(socket.peerAddress()));
     if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
   }
   resumeBelowTheLimit();
@@ -301,7 +170,7 @@ void ServerImpl::resumeBelowTheLimit() noexcept {
       connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
     pausedAtLimit_ = false;
     try {
-      if (listening_) scheduleAccept();
+      if (listening_) acceptor_.start(shared_from_this());
     } catch (const std::bad_alloc&) {  // out of memory: the next connection to end retries
       pausedAtLimit_ = true;
     }
@@ -316,10 +185,7 @@ void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()>
   draining_ = true;
   if (!self_) self_ = shared_from_this();  // alive until the drain is over, even if closed
   stopListening();
-  // Sockets still in their TLS handshake were never handed out and have nothing to lose.
-  for (SocketImpl* s : std::vector<SocketImpl*>(handshaking_.begin(), handshaking_.end())) {
-    s->abort();
-  }
+  abortHandshakes();
   if (connections_.empty()) {
     asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
     return;
@@ -374,7 +240,8 @@ void ServerImpl::abortConnections() {
 ServerStats ServerImpl::stats() const noexcept {
   ServerStats s = stats_;
   s.open = static_cast<std::uint32_t>(connections_.size());
-  s.paused = pausedAtLimit_ || (listening_ && backoff_.count() > 0);
+  s.paused = pausedAtLimit_ || (listening_ && acceptor_.backingOff());
+  s.descriptorBackoffs = acceptor_.backoffs();
   return s;
 }
 
@@ -386,16 +253,15 @@ void ServerImpl::abandon() noexcept {
   quietTimer_.reset();
   drainDone_.clear();
   listening_ = false;
-  backoffTimer_.reset();
-  acceptor_.reset();
+  acceptor_.close();
+  accepted_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line
 }
 
-void ServerImpl::emit(ServerEventType type, TCPSocket& socket, std::string_view name,
-                      std::string_view message) {
+void ServerImpl::emit(ServerEventType type, TCPSocket& socket, const ErrorInfo& error) {
   TCPServerSocket target(shared_from_this());
-  const TCPServerSocketEvent event{type, target, socket, name, message};
+  const TCPServerSocketEvent event{type, target, socket, error.name, error.message, error.cause};
   LoopCore* core = loop();
   listeners_.dispatch(static_cast<int>(type), event, [core] {
     if (core != nullptr) core->reportException(std::current_exception());

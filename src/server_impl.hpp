@@ -1,8 +1,9 @@
-// The listening side (reference §5): bind/listen with named failures, the accept loop, and the
+// A TCPServerSocket (docs/reference.md §5): the registry of the connections its Acceptor hands
+// it (limits, draining, abort, stats), the hand-out of each to the user (`connect`), and the
 // server's own life cycle (close() stops listening only; accepted sockets live on).
 #pragma once
 
-#include <asio/ip/tcp.hpp>
+#include <asio/ip/address.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "acceptor.hpp"
 #include "listener_list.hpp"
 #include "loop_core.hpp"
 #include "socket_impl.hpp"
@@ -24,6 +26,7 @@ namespace tcpsocket::detail {
 
 class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
                          public LoopMember,
+                         public Acceptor::Handler,
                          public ConnectionOwner {
   struct Private {};
 
@@ -36,7 +39,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
                                             const ServerSocketOptions& options,
                                             std::uint16_t backlog);
 
-  std::uint16_t localPort() const noexcept { return localPort_; }
+  std::uint16_t localPort() const noexcept { return acceptor_.localPort(); }
   int nativeHandle() noexcept;
   void close();
   void drain(std::chrono::milliseconds deadline, std::function<void()> done,
@@ -47,45 +50,34 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   ListenerList<TCPServerSocketEvent>& listeners() noexcept { return listeners_; }
 
   void abandon() noexcept override;
+  bool mayAccept() noexcept override;
+  void connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer) override;
+  void acceptFailed(int err) override;
   void connectionEnded(SocketImpl& socket) noexcept override;
   void lingerStarted() noexcept override { ++lingering_; }
   void lingerEnded() noexcept override;
   bool connectionSecured(SocketImpl& socket) override;
 
  private:
-  // Accepts until EAGAIN (then waits) or the per-wakeup budget (then posts), as readiness is
-  // edge-triggered.
-  void scheduleAccept();
-  void waitAcceptable();
-  void acceptReady();
-  void backOff();
-  bool atLimit() const noexcept;
-  bool refusedByAddressLimit(int fd, const std::string& address);
-  void track(SocketImpl& socket);
+  bool refusedByAddressLimit(int fd, const asio::ip::address& address);
   void handOut(std::shared_ptr<SocketImpl> impl);
   void stopListening() noexcept;
+  void abortHandshakes();
   void closeQuietConnections();
   void finishDrain();
   void resumeBelowTheLimit() noexcept;
-  void died(int err);
   void release();
-  void emit(ServerEventType type, TCPSocket& socket, std::string_view name = {},
-            std::string_view message = {});
+  void emit(ServerEventType type, TCPSocket& socket, const ErrorInfo& error = {});
 
-  std::optional<asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<asio::steady_timer> backoffTimer_;  // only after running out of descriptors
-  std::chrono::milliseconds backoff_{0};
-  BinaryType binaryType_;
-  std::shared_ptr<const ConnectionOptions> connectionOptions_;  // one copy for all accepted
+  Acceptor acceptor_;
+  // One copy for every accepted socket: binary type, options, TLS, shared listeners, us.
+  std::shared_ptr<const AcceptedSettings> accepted_;
   std::uint32_t maxConnections_;
   std::uint32_t maxPerAddress_;
   // Accepted sockets still open; they unregister themselves when they end (connectionEnded).
   std::unordered_set<SocketImpl*> connections_;
-  std::unordered_set<SocketImpl*> handshaking_;     // accepted TLS sockets not yet handed out
-  std::shared_ptr<const TlsContext> tls_;           // null: no TLS (not even STARTTLS)
-  std::shared_ptr<const SocketHandlers> handlers_;  // given to every accepted socket
-  bool secure_ = false;                             // TLS from the start
-  std::unordered_map<std::string, std::uint32_t> perAddress_;  // only with maxPerAddress_
+  std::unordered_set<SocketImpl*> handshaking_;  // accepted TLS sockets not yet handed out
+  std::unordered_map<asio::ip::address, std::uint32_t> perAddress_;  // only with maxPerAddress_
   std::uint32_t lingering_ = 0;  // ended connections whose descriptors are still open
   bool pausedAtLimit_ = false;
   bool draining_ = false;
@@ -94,7 +86,6 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::unique_ptr<asio::steady_timer> quietTimer_;  // looks for connections gone quiet
   std::chrono::milliseconds quietPeriod_{0};
   ServerStats stats_;
-  std::uint16_t localPort_ = 0;
   bool listening_ = false;
   ListenerList<TCPServerSocketEvent> listeners_;
   std::shared_ptr<ServerImpl> self_;  // a listening server lives on without handles

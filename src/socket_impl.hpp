@@ -1,5 +1,27 @@
-// The state machine of one TCPSocket (reference §2-§4): connecting, reading, the write queue and
-// backpressure, and the three ways a socket ends (graceful close, peer close, error).
+// One TCPSocket (docs/reference.md §2-§4): the state every part of it shares, and the parts, one
+// mechanism per file:
+//
+//   socket_impl.cpp     birth (connected or accepted), readiness dispatch, events, release
+//   socket_connector    connecting: name lookup, the addresses in turn, the connect deadline
+//   socket_read.cpp     the read side: the read loop, suspend/resume, the peer's FIN
+//   socket_write.cpp    the write side: send(), the one writer, drain
+//   socket_secure.cpp   STARTTLS and the TLS handshake (swapping in a TlsTransport)
+//   socket_close.cpp    the ways a socket ends (below)
+//   socket_linger.cpp   after our FIN: keeping the descriptor until the peer has everything
+//   socket_idle.cpp     the idle timeout and the quiet check of a draining server
+//
+// Bytes move through a Transport (transport.hpp): plain TCP, or TLS once secured.
+//
+// How a socket ends, and what each way fires:
+//   close()             flush the queue, FIN, linger           -> drain (if owed), close
+//   closeImmediately()  drop the queue, FIN, linger            -> close
+//   abort()             drop the queue, RST                    -> close
+//   halfClose()         flush, FIN, keep reading               -> (close once the peer ends too)
+//   peer's FIN          flush what is queued, then as close()  -> end (allowHalfOpen), close
+//   fail(error)         a network or TLS failure, idle timeout -> error, close
+//   close() while connecting                                   -> close (no error: deviation)
+//   release()           after `close`: the server hears, listeners and self-reference go
+//   abandon()           the loop is destroyed: RST if open, nothing fires
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -9,17 +31,19 @@
 #include <string>
 #include <string_view>
 
-#include "error_names.hpp"
+#include "error_table.hpp"
 #include "listener_list.hpp"
 #include "loop_core.hpp"
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
-#include "tls_session.hpp"
+#include "transport.hpp"
 #include "write_queue.hpp"
 
 namespace tcpsocket::detail {
 
 class SocketImpl;
+class Connector;
+class TlsContext;
 
 /// Whoever must hear when an accepted socket ends (its server, for limits and draining).
 class ConnectionOwner {
@@ -37,6 +61,16 @@ class ConnectionOwner {
   ~ConnectionOwner() = default;
 };
 
+/// What every socket a server accepts shares: one copy per server, not per connection.
+struct AcceptedSettings {
+  BinaryType binaryType = BinaryType::String;
+  std::shared_ptr<const ConnectionOptions> options;  // never null
+  std::weak_ptr<ConnectionOwner> owner;
+  std::shared_ptr<const TlsContext> tls;           // null: no TLS, not even STARTTLS
+  bool secure = false;                             // TLS from the start
+  std::shared_ptr<const SocketHandlers> handlers;  // may be null
+};
+
 class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public LoopMember {
   struct Private {};  // make_shared needs a public constructor; this keeps it internal
 
@@ -51,23 +85,22 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
                                              std::shared_ptr<const TlsContext> tls);
   /// A socket around an accepted, non-blocking descriptor; it is "open" and starts reading after
   /// the current handler returns. Returns nullptr (and closes fd) if the loop cannot take it.
-  /// With `secure`, it is "connecting" until its TLS handshake (server side, with `tls`) is done,
-  /// then tells its owner (connectionSecured). `tls` also serves upgradeToSecure().
+  /// With `settings->secure`, it is "connecting" until its TLS handshake is done, then tells its
+  /// owner (connectionSecured).
   static std::shared_ptr<SocketImpl> adopt(LoopCore& loop, int fd,
                                            const asio::ip::tcp::endpoint& peer,
-                                           BinaryType binaryType,
-                                           std::shared_ptr<const ConnectionOptions> options,
-                                           std::weak_ptr<ConnectionOwner> owner,
-                                           std::shared_ptr<const TlsContext> tls, bool secure,
-                                           std::shared_ptr<const SocketHandlers> handlers);
+                                           std::shared_ptr<const AcceptedSettings> settings);
 
-  const std::string& host() const noexcept { return host_; }
+  /// The host given to connect(), or the peer's address as text (made when first asked for).
+  const std::string& host() const;
   std::uint16_t port() const noexcept { return port_; }
-  std::uint64_t bufferedAmount() const noexcept { return queue_.bytes(); }
+  /// The peer's address (unspecified until connected).
+  const asio::ip::address& peerAddress() const noexcept { return peer_; }
+  std::uint64_t bufferedAmount() const noexcept { return write_.queue.bytes(); }
   ReadyState readyState() const noexcept { return state_; }
   BinaryType binaryType() const noexcept { return binaryType_; }
   int nativeHandle() noexcept;
-  bool ssl() const noexcept { return tls_ != nullptr; }
+  bool ssl() const noexcept;
   std::string alpnProtocol() const;
 
   /// Sends `size` bytes, counting `counted` of them for the full-buffer rule. With `owner`, a
@@ -86,7 +119,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   /// Open, nothing queued, unread or unacknowledged (our queue, the kernel's receive and send
   /// queues), and no byte moved for `period`: closing now loses nothing the peer sent or is owed.
   bool quietFor(std::chrono::milliseconds period) noexcept;
-  /// STARTTLS (reference §4.3, and on accepted sockets with the server's credentials).
+  /// STARTTLS (docs/reference.md §4.3, and on accepted sockets with the server's credentials).
   void upgradeToSecure();
   void checkThread() const;
 
@@ -95,131 +128,138 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   void abandon() noexcept override;
 
  private:
-  // Connecting.
-  void startResolve(std::string host);
-  void connectTo(std::shared_ptr<Endpoints> endpoints, std::size_t index, std::error_code last);
-  void connected();
-  void startConnectDeadline(std::chrono::milliseconds timeout);
+  friend class Connector;
+
+  // Birth (socket_impl.cpp).
+  void connected(asio::ip::tcp::socket socket);
   void beginOpen();
   /// options_, or the defaults when it is null.
   const ConnectionOptions& settings() const noexcept;
-  void startIdleTimer(std::chrono::milliseconds wait);
-  void idleTimerFired();
-  void noteActivity() noexcept;
-
-  // Reading: reads until EAGAIN, then waits for readiness; anything else that stops it (the
-  // per-wakeup budget, suspend) must restart with a read, because readiness is edge-triggered.
-  void scheduleRead();
+  /// "open" is due, now or once the handshake is done.
+  void becomeOpen();
+  // Readiness of the descriptor goes to every part waiting for it.
   void waitReadable();
+  void waitWritable();
+  void onReadable();
+  void onWritable();
+
+  // The read side (socket_read.cpp). Reads until a wait, then waits for readiness; anything else
+  // that stops it (the per-wakeup budget, suspend) must restart with a read, because readiness
+  // is edge-triggered.
+  void scheduleRead();
   void readReady();
   void peerEnded();
 
-  // Reading and writing through TLS when there is a session, else straight to the kernel.
-  enum class Step { Progress, End, WaitRead, WaitWrite, Failed };
-  struct IoResult {
-    Step step;
-    std::size_t bytes = 0;
-    ErrorInfo error{};
-  };
-  static IoResult fromTls(const TlsResult& r, bool writing) noexcept;
-  IoResult readSome(std::uint8_t* buffer, std::size_t capacity);
-  IoResult writeSome();
-  IoResult writeNow(const std::uint8_t* data, std::size_t size);
-  void waitToWrite(Step why);
+  // The write side (socket_write.cpp).
+  IoResult writeDirect(const std::uint8_t* data, std::size_t size);
+  void writeReady();
+  void waitToWrite(IoStep why);
+  void scheduleWrite();
+  void scheduleFlushCheck();
+  void queueEmptied();
 
-  // TLS (socket_tls.cpp).
-  struct TlsState;
-  /// upgradeToSecure() was called and the handshake has not completed: no application byte may
-  /// be read or written now.
-  bool tlsPending() const noexcept;
+  // STARTTLS and the handshake (socket_secure.cpp).
+  struct Securing;
+  /// Bytes the writer may send now: all, the plaintext queued before STARTTLS, or none while
+  /// the handshake runs.
+  std::uint64_t writableNow() const noexcept;
+  /// The writer sent `written` bytes; true if that was the last plaintext before a handshake,
+  /// which has now been started (the writer stops).
+  bool plaintextSent(std::size_t written);
   void startHandshake();
   void continueHandshake();
   void handshakeDone();
 
-  // Writing.
-  void waitWritable();
-  void writeReady();
-  void scheduleFlushCheck();
-  void queueEmptied();
-
-  // Endings.
+  // Endings (socket_close.cpp, socket_linger.cpp).
   void finishClose();
   void fail(ErrorInfo info, bool reset = false);
   void failLater(ErrorInfo info, bool reset = false);
   void release();
-  // Lingering (socket_linger.cpp): after our FIN, until the peer has taken everything.
-  struct LingerState;
+  struct Lingering;
   void lingerThenClose();
   void lingerRead();
   void lingerTick();
   void lingerDone();
   void closeDescriptor(bool reset = false) noexcept;
 
+  // Idle timeout and quiet watch (socket_idle.cpp).
+  void startIdleTimer(std::chrono::milliseconds wait);
+  void idleTimerFired();
+  void noteActivity() noexcept;
+
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
+  /// Our direction: open, FIN owed once the queue is empty (halfClose), or FIN sent.
+  enum class OurFin { None, AfterQueue, Sent };
+
+  struct ReadSide {
+    std::uint32_t suspendCount = 0;
+    bool armed = false;           // a read wait or a posted read is pending
+    bool blockedOnWrite = false;  // the transport must write before it can read on (TLS)
+    bool peerEnded = false;       // the peer's FIN was read
+  };
+  struct WriteSide {
+    WriteQueue queue;
+    bool armed = false;             // a write wait or a posted write is pending
+    bool blockedOnRead = false;     // the transport must read before it can write on (TLS)
+    bool flushCheckPosted = false;  // a posted queueEmptied() check is pending
+    bool owesDrain = false;         // a send() returned false since the last drain
+    bool failed = false;            // a write failed inside send(); fail() is posted
+    OurFin fin = OurFin::None;
+  };
+
   std::optional<asio::ip::tcp::socket> socket_;
-  std::shared_ptr<const AppPolicy> policy_;  // checked for every address tried; null: full trust
+  std::unique_ptr<Transport> transport_;  // null until connected
+  std::unique_ptr<Connector> connector_;  // only while connecting
   // Shared by a server's sockets; null means the defaults (read it through settings()).
   std::shared_ptr<const ConnectionOptions> options_;
-  std::weak_ptr<ConnectionOwner> owner_;
+  std::shared_ptr<const AcceptedSettings> accepted_;  // null for sockets we connected
   // Kept only with an idle timeout, or while a draining server watches for quiet.
   std::chrono::steady_clock::time_point lastActivity_{};
-  // The connect deadline while connecting, the linger bound after close; null when neither runs.
-  std::unique_ptr<asio::steady_timer> timer_;
-  std::string host_;
+  std::unique_ptr<asio::steady_timer> idleTimer_;  // only with ConnectionOptions::idleTimeout
+  mutable std::string host_;
+  asio::ip::address peer_;
   std::uint16_t port_ = 0;
   ReadyState state_;
   BinaryType binaryType_;
-  std::uint32_t suspendCount_ = 0;
-  bool readArmed_ = false;          // a read wait or a posted read is pending
-  bool writeArmed_ = false;         // a write wait is pending
-  bool flushCheckPosted_ = false;   // a posted queueEmptied() check is pending
-  bool waitingForDrain_ = false;    // a send() returned false since the last drain
-  bool peerEnded_ = false;          // the peer's FIN was read
-  bool writeEnded_ = false;         // halfClose() was called: FIN goes out once the queue is empty
-  bool finSent_ = false;            // that FIN has been sent
-  bool writeFailed_ = false;        // a write failed inside send(); fail() is posted
-  bool lastAttemptDenied_ = false;  // the policy refused the last address tried
-  bool resetOnClose_ = false;       // abort(): the close sends RST
-  bool accepted_ = false;           // made by a server (TLS role: server)
-  bool watchingQuiet_ = false;      // watchQuiet() was called: stamp lastActivity_
-  WriteQueue queue_;
+  bool resetOnClose_ = false;   // abort(): the close sends RST
+  bool watchingQuiet_ = false;  // watchQuiet() was called: stamp lastActivity_
+  ReadSide read_;
+  WriteSide write_;
   std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
-  std::unique_ptr<TlsState> tls_;                 // null: not TLS (ssl is false)
-  std::unique_ptr<LingerState> linger_;           // null until closed gracefully
+  std::unique_ptr<Securing> securing_;  // from upgradeToSecure() until the handshake is done
+  std::unique_ptr<Lingering> linger_;   // null until closed gracefully
   ListenerList<TCPSocketEvent> listeners_;
-  std::shared_ptr<const SocketHandlers> sharedHandlers_;  // the server's, run first; may be null
-  std::shared_ptr<SocketImpl>
-      self_;  // an open socket lives on without handles (as in the reference)
+  std::shared_ptr<SocketImpl> self_;  // an open socket lives on without handles (the reference)
 };
 
-/// A socket's TLS life: from upgradeToSecure() (or the start) until it closes.
-struct SocketImpl::TlsState {
-  explicit TlsState(asio::io_context& io) : deadline(io) {}
-  std::unique_ptr<TlsSession> session;  // null while plaintext queued before STARTTLS goes out
-  asio::steady_timer deadline;          // bounds the handshake
-  std::uint64_t plainBefore = 0;        // queued bytes that still go out in plaintext
-  bool handshaking = false;
-  bool readWaitsWrite = false;  // OpenSSL must write before it can read on
-  bool writeWaitsRead = false;  // and the other way round
+/// A socket on its way to TLS: from upgradeToSecure() (or the start) until the handshake is done.
+struct SocketImpl::Securing {
+  explicit Securing(asio::io_context& io, std::uint64_t plaintext)
+      : plaintextLeft(plaintext), handshakeDeadline(io) {}
+  std::uint64_t plaintextLeft;  // queued before STARTTLS: still goes out in plaintext
+  bool handshaking = false;     // the TlsTransport is in place and its handshake runs
+  asio::steady_timer handshakeDeadline;
 };
 
 /// What a closed socket waits for before letting its descriptor go (see socket_linger.cpp).
-struct SocketImpl::LingerState {
+struct SocketImpl::Lingering {
+  explicit Lingering(asio::io_context& io) : tick(io) {}
   std::chrono::steady_clock::time_point since;       // when our FIN went out
   std::chrono::steady_clock::time_point progressAt;  // when the peer last took bytes from us
   int unsent = 0;                        // our bytes the kernel still holds, at the last look
   bool peerFinished = false;             // the peer's FIN was read
   bool discardedInput = false;           // the peer sent bytes after our FIN that nobody will read
   std::weak_ptr<ConnectionOwner> owner;  // counts us until the descriptor is closed
+  asio::steady_timer tick;               // polls the kernel's send queue
 };
+
+/// The InvalidStateError message of a call that needs readyState "open".
+std::string needsOpen(std::string_view call, ReadyState state);
 
 /// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not
 /// yet acknowledged by the peer (SIOCOUTQ); 0 if the descriptor cannot say.
 int unreadBytes(int fd) noexcept;
 int unsentBytes(int fd) noexcept;
-
-/// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.
-std::string addressString(const asio::ip::address& address);
 
 }  // namespace tcpsocket::detail

@@ -14,8 +14,8 @@
 
 #include <asio/post.hpp>
 
+#include "plain_transport.hpp"
 #include "socket_impl.hpp"
-#include "sys_ops.hpp"
 
 namespace tcpsocket::detail {
 namespace {
@@ -45,18 +45,20 @@ int unsentBytes(int fd) noexcept { return kernelQueued(fd, SIOCOUTQ); }
 void SocketImpl::lingerThenClose() {
   const int fd = nativeHandle();
   if (fd < 0) return;
-  sys::ops().shutdown(fd, SHUT_WR);
+  transport_->shutdownWrite();  // TLS: close_notify first
   std::error_code ignored;
   socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
-  linger_ = std::make_unique<LingerState>();
+  if (idleTimer_) idleTimer_->cancel();
+  linger_ = std::make_unique<Lingering>(loop()->io());
   linger_->since = linger_->progressAt = std::chrono::steady_clock::now();
   linger_->unsent = unsentBytes(fd);
-  linger_->peerFinished = peerEnded_;
-  if (auto owner = owner_.lock()) {
-    owner->lingerStarted();
-    linger_->owner = owner;
+  linger_->peerFinished = read_.peerEnded;
+  if (accepted_) {
+    if (auto owner = accepted_->owner.lock()) {
+      owner->lingerStarted();
+      linger_->owner = owner;
+    }
   }
-  timer_ = std::make_unique<asio::steady_timer>(loop()->io());
   lingerRead();
   if (nativeHandle() >= 0) lingerTick();
 }
@@ -65,14 +67,12 @@ void SocketImpl::lingerRead() {
   const int fd = nativeHandle();
   if (fd < 0 || linger_->peerFinished) return;
   for (int i = 0; i < kMaxLingerReads; ++i) {
-    const ssize_t n =
-        sys::ops().recv(fd, loop()->readBuffer(), LoopCore::kReadBufferSize, MSG_DONTWAIT);
-    if (n > 0) {
+    const IoResult r = receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
+    if (r.step == IoStep::Progress) {
       linger_->discardedInput = true;
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (r.step == IoStep::WaitRead) {
       // What crossed our FIN is lost: say so as soon as our own bytes are safe with the peer.
       if (linger_->discardedInput && unsentBytes(fd) == 0) {
         closeDescriptor(true);
@@ -80,7 +80,7 @@ void SocketImpl::lingerRead() {
       }
       break;
     }
-    if (n < 0) {  // the connection is gone: nothing left to protect
+    if (r.step == IoStep::Failed) {  // the connection is gone: nothing left to protect
       closeDescriptor();
       return;
     }
@@ -119,8 +119,8 @@ void SocketImpl::lingerTick() {
     closeDescriptor(unsent > 0 || linger_->discardedInput);
     return;
   }
-  timer_->expires_after(kLingerPoll);
-  timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+  linger_->tick.expires_after(kLingerPoll);
+  linger_->tick.async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->lingerTick();
   });
 }

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cerrno>
+
 namespace tcpsocket::sys {
 
 struct Ops {
@@ -24,6 +26,16 @@ struct Ops {
 const Ops& ops() noexcept;
 /// The real syscalls, for tests that wrap them.
 const Ops& realOps() noexcept;
+
+/// Calls `call` again while it fails with EINTR; returns its last result, errno intact. The one
+/// retry loop behind every read, write and accept.
+template <class Call>
+auto retryInterrupted(Call call) {
+  for (;;) {
+    const auto result = call();
+    if (result >= 0 || errno != EINTR) return result;
+  }
+}
 
 /// Replaces the table for the lifetime of the object (tests only; not thread-safe).
 class ScopedOps {

@@ -40,12 +40,13 @@ void WriteQueue::pushShared(const std::uint8_t* data, std::size_t size,
   }
 }
 
-int WriteQueue::gather(iovec* iov, int max) const noexcept {
+int WriteQueue::gather(iovec* iov, int max, std::uint64_t limit) const noexcept {
   int count = 0;
-  for (std::size_t i = head_; i < chunks_.size() && count < max; ++i) {
+  for (std::size_t i = head_; i < chunks_.size() && count < max && limit > 0; ++i) {
     const Chunk& c = chunks_[i];
     iov[count].iov_base = const_cast<std::uint8_t*>(c.base + c.begin);  // iovec is not const
-    iov[count].iov_len = c.end - c.begin;
+    iov[count].iov_len = std::min<std::uint64_t>(c.end - c.begin, limit);
+    limit -= iov[count].iov_len;
     ++count;
   }
   return count;

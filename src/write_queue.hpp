@@ -26,8 +26,9 @@ class WriteQueue {
   void push(const std::uint8_t* data, std::size_t size);
   /// Queues `data` without copying it; `owner` keeps it alive until it has been written.
   void pushShared(const std::uint8_t* data, std::size_t size, std::shared_ptr<const void> owner);
-  /// Fills `iov` with the first queued chunks; returns how many were filled (<= max).
-  int gather(iovec* iov, int max) const noexcept;
+  /// Fills `iov` with the first queued chunks, `limit` bytes at most; returns how many were
+  /// filled (<= max).
+  int gather(iovec* iov, int max, std::uint64_t limit = UINT64_MAX) const noexcept;
   /// Drops the first `size` bytes (they were written).
   void consume(std::size_t size) noexcept;
   void clear() noexcept;

@@ -1,5 +1,6 @@
 // The TCP Socket API of Firefox OS on Node.js, on the tcpsocket C++ engine.
-// Semantics: docs/semantics.md (the reference) and docs/node.md (this binding, its differences).
+// Semantics: docs/reference.md (the reference), docs/semantics.md (our rules and deviations) and
+// docs/node.md (this binding, its differences).
 
 export type TCPReadyState = 'connecting' | 'open' | 'closing' | 'closed';
 export type TCPSocketBinaryType = 'string' | 'arraybuffer';

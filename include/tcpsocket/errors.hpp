@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace tcpsocket {
 
@@ -35,12 +36,16 @@ std::string_view errorName(ErrorKind kind) noexcept;
 /// Base of every exception this library throws. `what()` is the human-readable explanation.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message);
+  Error(ErrorKind kind, const std::string& message, std::error_code cause = {});
   ErrorKind kind() const noexcept { return kind_; }
   std::string_view name() const noexcept { return errorName(kind_); }
+  /// The operating system's error behind the exception (e.g. EADDRINUSE for AddressInUseError,
+  /// in std::system_category()), or an empty code when no system call failed.
+  std::error_code cause() const noexcept { return cause_; }
 
  private:
   ErrorKind kind_;
+  std::error_code cause_;
 };
 
 /// One exception type per kind, so callers can catch exactly what they expect:
@@ -48,7 +53,8 @@ class Error : public std::runtime_error {
 template <ErrorKind K>
 class NamedError : public Error {
  public:
-  explicit NamedError(const std::string& message) : Error(K, message) {}
+  explicit NamedError(const std::string& message, std::error_code cause = {})
+      : Error(K, message, cause) {}
 };
 
 using InvalidStateError = NamedError<ErrorKind::InvalidState>;
@@ -63,5 +69,11 @@ using WrongThreadError = NamedError<ErrorKind::WrongThread>;
 using SecurityError = NamedError<ErrorKind::Security>;
 using ManifestError = NamedError<ErrorKind::Manifest>;
 using TLSConfigurationError = NamedError<ErrorKind::TlsConfiguration>;
+
+/// Throws what TCPServerSocket::listen throws when binding or listening on `where` ("host:port")
+/// fails with `cause`: AddressInUseError for EADDRINUSE, AddressNotAvailableError for
+/// EADDRNOTAVAIL, PermissionDeniedError for EACCES/EPERM, NetworkError otherwise. For programs
+/// that bind descriptors of their own and want the same names.
+[[noreturn]] void throwListenError(const std::error_code& cause, std::string_view where);
 
 }  // namespace tcpsocket

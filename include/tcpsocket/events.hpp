@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <system_error>
 #include <variant>
 
 #include "tcpsocket/tcp_socket_fwd.hpp"
@@ -44,6 +45,14 @@ struct TCPSocketEvent {
   /// and its class as message ("Network", "SecurityCertificate", "SecurityProtocol").
   std::string_view name;
   std::string_view message;
+  /// For `error` (beyond the reference): the failure below the name, or an empty code when none
+  /// failed (a policy denial, BufferOverflowError). Its category says which layer:
+  /// - `std::system_category()`: an errno (ECONNRESET behind "NetworkError", ECONNREFUSED...);
+  /// - "netdb"/"addrinfo": the resolver's answer behind "DomainNotFoundError";
+  /// - "openssl": OpenSSL's error code; `cause.message()` is its reason ("wrong version number");
+  /// - "x509": the certificate verification result; `cause.message()` says what was wrong
+  ///   ("certificate has expired").
+  std::error_code cause{};
 };
 
 /// The event object given to TCPServerSocket listeners.
@@ -56,6 +65,7 @@ struct TCPServerSocketEvent {
   /// For `error` (beyond the reference, whose server error carries nothing): why listening stopped.
   std::string_view name;
   std::string_view message;
+  std::error_code cause{};  ///< For `error`: the errno accept() failed with.
 };
 
 using SocketEventHandler = std::function<void(const TCPSocketEvent&)>;

@@ -1,6 +1,7 @@
 // The whole public API of tcpsocket.
 #pragma once
 
+#include "tcpsocket/address.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"

@@ -7,11 +7,6 @@
 
 namespace tcpsocket::cli {
 
-std::string hostPort(const std::string& host, std::uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 void announceListening(const std::string& host, std::uint16_t port) {
   std::cout << "listening on " << hostPort(host, port) << std::endl;
 }

@@ -1,14 +1,15 @@
-// The tool's few output conventions, shared by its commands: addresses as HOST:PORT ([v6]:PORT),
-// error lines `tcpsocket: <ErrorName>: <what>`, and --verbose logging to stderr.
+// The tool's few output conventions, shared by its commands: addresses as HOST:PORT ([v6]:PORT,
+// tcpsocket::hostPort), error lines `tcpsocket: <ErrorName>: <what>`, and --verbose logging to
+// stderr.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace tcpsocket::cli {
+#include "tcpsocket/address.hpp"
 
-std::string hostPort(const std::string& host, std::uint16_t port);
+namespace tcpsocket::cli {
 
 /// The one stdout line of `listen`: "listening on HOST:PORT", flushed.
 void announceListening(const std::string& host, std::uint16_t port);

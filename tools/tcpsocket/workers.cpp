@@ -49,12 +49,7 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
-    const std::string where = hostPort(host, port);
-    if (err == EADDRINUSE) throw AddressInUseError(where + " is already in use");
-    if (err == EADDRNOTAVAIL)
-      throw AddressNotAvailableError(where + " is not an address of this host");
-    if (err == EACCES) throw PermissionDeniedError("the system refused to bind " + where);
-    throw NetworkError("cannot bind " + where + ": " + std::strerror(err));
+    throwListenError(std::error_code(err, std::system_category()), hostPort(host, port));
   }
   len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -1,5 +1,5 @@
 'use strict';
-// TCPSocket: the reference's IDL (docs/semantics.md section 1) over the native engine. State,
+// TCPSocket: the reference's IDL (docs/reference.md §1) over the native engine. State,
 // buffering and event order all live in the engine; this class converts arguments, holds the
 // handlers and turns each native event into the event object listeners receive.
 const { native, Kind } = require('./native');

@@ -1,6 +1,6 @@
 'use strict';
 const { types } = require('node:util');
-// The WebIDL conversions the reference's IDL implies (section 1 of docs/semantics.md), done here
+// The WebIDL conversions the reference's IDL implies (docs/reference.md §1), done here
 // so that a wrong argument is a TypeError before anything reaches the engine.
 
 function requireArgs(args, count, what) {

@@ -1,7 +1,7 @@
 'use strict';
 // Bad input from JavaScript throws a named exception and never takes the process down; calls in
-// the wrong readyState behave as the reference says (§ numbers are those of the Mozilla TCP
-// Socket reference the project follows: send §3.1, close §4.2, suspend/resume §4.1,
+// the wrong readyState behave as the reference says (§ numbers are those of docs/reference.md,
+// the Mozilla TCP Socket reference the project follows: send §3.1, close §4.2, suspend/resume §4.1,
 // upgradeToSecure §4.3, exceptions §6.2); a handler that throws is reported as Node reports any
 // uncaught exception and leaves its socket working.
 //

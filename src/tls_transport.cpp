@@ -1,4 +1,4 @@
-#include "tls_session.hpp"
+#include "tls_transport.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -13,30 +13,26 @@
 
 #include "sys_ops.hpp"
 #include "tls_context.hpp"
-#include "tls_errors.hpp"
 
 namespace tcpsocket::detail {
 namespace {
 
-TlsSession& sessionOf(BIO* bio) { return *static_cast<TlsSession*>(BIO_get_data(bio)); }
+TlsTransport& sessionOf(BIO* bio) { return *static_cast<TlsTransport*>(BIO_get_data(bio)); }
 
 // One system call through the seam: EAGAIN becomes "retry" (`direction`: BIO_FLAGS_READ or
 // BIO_FLAGS_WRITE), any other failure is noted for the session to classify.
 template <class Call>
 int throughSeam(BIO* bio, int direction, Call call) {
   BIO_clear_retry_flags(bio);
-  TlsSession& session = sessionOf(bio);
-  for (;;) {
-    const ssize_t n = call(session.fd());
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      BIO_set_flags(bio, direction | BIO_FLAGS_SHOULD_RETRY);
-    } else {
-      session.noteErrno(errno);
-    }
-    return -1;
+  TlsTransport& session = sessionOf(bio);
+  const ssize_t n = sys::retryInterrupted([&] { return call(session.fd()); });
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    BIO_set_flags(bio, direction | BIO_FLAGS_SHOULD_RETRY);
+  } else {
+    session.noteErrno(errno);
   }
+  return -1;
 }
 
 int bioRead(BIO* bio, char* out, int length) {
@@ -77,8 +73,8 @@ int clampToInt(std::size_t size) noexcept {
 
 }  // namespace
 
-TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, int fd,
-                       const std::string& peerName)
+TlsTransport::TlsTransport(std::shared_ptr<const TlsContext> context, int fd,
+                           const std::string& peerName)
     : context_(std::move(context)), fd_(fd) {
   ssl_ = SSL_new(context_->native());
   BIO* bio = ssl_ ? BIO_new(descriptorMethod()) : nullptr;
@@ -111,76 +107,98 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, int fd,
   }
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+TlsTransport::~TlsTransport() { SSL_free(ssl_); }
 
-TlsResult TlsSession::handshake() {
+IoResult TlsTransport::handshake() {
+  if (phase_ != Phase::Handshaking) return {IoStep::Progress};
   ERR_clear_error();
   lastErrno_ = 0;
   const int ret = SSL_do_handshake(ssl_);
-  if (ret == 1) return checkPeer();
-  return outcome(ret, true);
+  if (ret != 1) return outcome(ret);
+  IoResult checked = checkPeer();
+  if (checked.step == IoStep::Progress) phase_ = Phase::Established;
+  return checked;
 }
 
 // Pins are checked once the chain has verified and before any application byte is written.
-TlsResult TlsSession::checkPeer() {
+IoResult TlsTransport::checkPeer() {
   X509* certificate = SSL_get0_peer_certificate(ssl_);
   if (certificate == nullptr) {  // pins with nothing to compare them to must not pass
-    return context_->pinAccepts({}) ? TlsResult{TlsStatus::Done}
-                                    : TlsResult{TlsStatus::Failed, 0, pinMismatch()};
+    return context_->pinAccepts({}) ? IoResult{IoStep::Progress}
+                                    : IoResult{IoStep::Failed, 0, pinMismatch()};
   }
   EVP_PKEY* key = X509_get0_pubkey(certificate);
   const int length = key ? i2d_PUBKEY(key, nullptr) : -1;
   std::vector<unsigned char> spki(length > 0 ? static_cast<std::size_t>(length) : 0);
   unsigned char* cursor = spki.data();
   if (length <= 0 || i2d_PUBKEY(key, &cursor) != length || !context_->pinAccepts(spki)) {
-    return {TlsStatus::Failed, 0, pinMismatch()};
+    return {IoStep::Failed, 0, pinMismatch()};
   }
-  return {TlsStatus::Done};
+  return {IoStep::Progress};
 }
 
-TlsResult TlsSession::read(std::uint8_t* buffer, std::size_t capacity) {
+IoResult TlsTransport::read(std::uint8_t* buffer, std::size_t capacity) {
   ERR_clear_error();
   lastErrno_ = 0;
   const int ret = SSL_read(ssl_, buffer, clampToInt(capacity));
-  if (ret > 0) return {TlsStatus::Done, static_cast<std::size_t>(ret)};
-  return outcome(ret, false);
+  if (ret > 0) return {IoStep::Progress, static_cast<std::size_t>(ret)};
+  return outcome(ret);
 }
 
-TlsResult TlsSession::write(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return {TlsStatus::Done};
-  ERR_clear_error();
-  lastErrno_ = 0;
-  const int ret = SSL_write(ssl_, data, clampToInt(size));
-  if (ret > 0) return {TlsStatus::Done, static_cast<std::size_t>(ret)};
-  return outcome(ret, false);
+// SSL_write takes one buffer: the entries are written in turn until one has to wait.
+IoResult TlsTransport::write(const iovec* iov, int count) {
+  IoResult total{IoStep::Progress};
+  for (int i = 0; i < count; ++i) {
+    const auto* data = static_cast<const std::uint8_t*>(iov[i].iov_base);
+    std::size_t done = 0;
+    while (done < iov[i].iov_len) {
+      ERR_clear_error();
+      lastErrno_ = 0;
+      const int ret = SSL_write(ssl_, data + done, clampToInt(iov[i].iov_len - done));
+      if (ret <= 0) {
+        IoResult r = outcome(ret);
+        // A write finding the stream ended is a failure (EPIPE), as a plain write would be.
+        if (r.step == IoStep::End) r = {IoStep::Failed, 0, classifyErrno(EPIPE)};
+        r.bytes = total.bytes;
+        return r;
+      }
+      done += static_cast<std::size_t>(ret);
+      total.bytes += static_cast<std::size_t>(ret);
+    }
+  }
+  return total;
 }
 
-void TlsSession::closeNotify() noexcept {
-  if (SSL_is_init_finished(ssl_) != 1) return;
-  ERR_clear_error();
-  SSL_shutdown(ssl_);
-  ERR_clear_error();
+void TlsTransport::shutdownWrite() noexcept {
+  if (phase_ == Phase::Established) {
+    phase_ = Phase::CloseNotified;
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  sys::ops().shutdown(fd_, SHUT_WR);
 }
 
-std::string TlsSession::alpnProtocol() const {
+std::string TlsTransport::alpnProtocol() const {
+  if (phase_ == Phase::Handshaking) return {};
   const unsigned char* name = nullptr;
   unsigned int length = 0;
   SSL_get0_alpn_selected(ssl_, &name, &length);
   return name ? std::string(reinterpret_cast<const char*>(name), length) : std::string();
 }
 
-TlsResult TlsSession::outcome(int ret, bool handshaking) {
+IoResult TlsTransport::outcome(int ret) {
+  const bool handshaking = phase_ == Phase::Handshaking;
   const int error = SSL_get_error(ssl_, ret);
   // The end of the stream is a close once the session is up; during the handshake it is a failure.
-  const TlsResult ended =
-      handshaking ? TlsResult{TlsStatus::Failed, 0, {"NetworkInterruptError", "Network"}}
-                  : TlsResult{TlsStatus::Closed};
-  TlsResult result{TlsStatus::Failed};
+  const IoResult ended =
+      handshaking ? IoResult{IoStep::Failed, 0, streamInterrupted()} : IoResult{IoStep::End};
+  IoResult result{IoStep::Failed};
   switch (error) {
     case SSL_ERROR_WANT_READ:
-      return {TlsStatus::WantRead};
+      return {IoStep::WaitRead};
     case SSL_ERROR_WANT_WRITE:
-      return {TlsStatus::WantWrite};
+      return {IoStep::WaitWrite};
     case SSL_ERROR_ZERO_RETURN:
       result = ended;
       break;
@@ -192,7 +210,7 @@ TlsResult TlsSession::outcome(int ret, bool handshaking) {
       if (lastErrno_ != 0) {
         result.error = classifyErrno(lastErrno_);
       } else if (!handshaking && SSL_has_pending(ssl_) == 1) {
-        result.error = {"NetworkInterruptError", "Network"};
+        result.error = streamInterrupted();
       } else {
         result = ended;
       }

@@ -1,0 +1,155 @@
+#include "acceptor.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "address.hpp"
+#include "sys_ops.hpp"
+#include "tcpsocket/address.hpp"
+#include "tcpsocket/errors.hpp"
+
+namespace tcpsocket::detail {
+namespace {
+
+constexpr int kMaxAcceptsPerWakeup = 64;
+constexpr std::chrono::milliseconds kMinBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
+// Errors of accept() that concern one pending connection, not the listener (see accept(2)).
+bool skippable(int err) noexcept {
+  switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPERM:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool outOfResources(int err) noexcept {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+}  // namespace
+
+Acceptor::Acceptor(LoopCore& loop) : loop_(loop), acceptor_(loop.io()) {}
+
+int Acceptor::nativeHandle() const noexcept {
+  return acceptor_.is_open() ? const_cast<asio::ip::tcp::acceptor&>(acceptor_).native_handle() : -1;
+}
+
+void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, int backlog) {
+  const std::string where = hostPort(endpoint.address().to_string(), endpoint.port());
+  // Asio reports errno values in a category of its own; the exceptions carry the system's.
+  auto fail = [&where](int err) { throwListenError({err, std::system_category()}, where); };
+  std::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) fail(ec.value());
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (reusePort) {
+    const int one = 1;
+    if (sys::ops().setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
+                              sizeof one) != 0) {
+      fail(errno);
+    }
+  }
+  if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
+    acceptor_.set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
+  }
+  acceptor_.bind(endpoint, ec);
+  if (ec) fail(ec.value());
+  acceptor_.listen(backlog == 0 ? asio::socket_base::max_listen_connections : backlog, ec);
+  if (ec) fail(ec.value());
+  acceptor_.non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
+  if (ec) fail(ec.value());
+  localPort_ = acceptor_.local_endpoint(ec).port();
+}
+
+void Acceptor::start(std::shared_ptr<Handler> handler) {
+  handler_ = std::move(handler);
+  post();
+}
+
+void Acceptor::close() noexcept {
+  handler_.reset();
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  if (backoffTimer_) backoffTimer_->cancel();
+}
+
+void Acceptor::post() {
+  asio::post(loop_.io(), [this, keep = handler_] { acceptReady(); });
+}
+
+void Acceptor::waitAcceptable() {
+  backoff_ = std::chrono::milliseconds(0);  // the queue is empty: whatever exhausted us is over
+  acceptor_.async_wait(asio::socket_base::wait_read, [this, keep = handler_](std::error_code ec) {
+    if (ec != asio::error::operation_aborted) acceptReady();
+  });
+}
+
+// Accepts until EAGAIN (then waits) or the per-wakeup budget (then posts), as readiness is
+// edge-triggered.
+void Acceptor::acceptReady() {
+  for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
+    // Checked each time: a connect listener may have closed the server or filled it up.
+    if (!handler_ || !handler_->mayAccept()) return;
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof peer;
+    const int fd = sys::retryInterrupted([&] {
+      return sys::ops().accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
+                                &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    });
+    if (fd >= 0) {
+      backoff_ = std::chrono::milliseconds(0);
+      asio::ip::tcp::endpoint endpoint;
+      std::memcpy(endpoint.data(), &peer, std::min<std::size_t>(peerLength, endpoint.capacity()));
+      endpoint.resize(peerLength);
+      handler_->connectionAccepted(fd, endpoint);
+      continue;
+    }
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      waitAcceptable();
+      return;
+    }
+    if (skippable(err)) continue;
+    if (outOfResources(err)) {
+      backOff();
+      return;
+    }
+    auto handler = std::move(handler_);
+    close();
+    handler->acceptFailed(err);
+    return;
+  }
+  post();
+}
+
+// Out of descriptors or memory: retrying at once would spin (the pending connection stays
+// pending), giving up would stop the server for good. Pause, doubling the pause up to 1 s.
+void Acceptor::backOff() {
+  ++backoffs_;
+  backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
+  if (!backoffTimer_) backoffTimer_.emplace(loop_.io());
+  backoffTimer_->expires_after(backoff_);
+  backoffTimer_->async_wait([this, keep = handler_](const std::error_code& ec) {
+    if (!ec) acceptReady();
+  });
+}
+
+}  // namespace tcpsocket::detail

@@ -1,0 +1,15 @@
+// Addresses as the API shows them: IPv4-mapped IPv6 addresses ("::ffff:10.0.0.1", what a
+// dual-stack listener sees for an IPv4 client) are the IPv4 address they stand for.
+#pragma once
+
+#include <asio/ip/address.hpp>
+#include <string>
+
+namespace tcpsocket::detail {
+
+/// The address with an IPv4-mapped IPv6 address turned into the IPv4 one.
+asio::ip::address unmapped(const asio::ip::address& address) noexcept;
+/// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.
+std::string addressString(const asio::ip::address& address);
+
+}  // namespace tcpsocket::detail

@@ -1,0 +1,96 @@
+#include "socket_connector.hpp"
+
+#include <asio/post.hpp>
+#include <cerrno>
+
+#include "address.hpp"
+#include "error_table.hpp"
+#include "socket_impl.hpp"
+#include "tcpsocket/app_policy.hpp"
+
+namespace tcpsocket::detail {
+
+// The socket's Connector if it still connects; a completion that finds none was cancelled.
+Connector* Connector::connecting(const std::shared_ptr<SocketImpl>& self, Connector* expected) {
+  return self->readyState() == ReadyState::Connecting && self->connector_.get() == expected
+             ? expected
+             : nullptr;
+}
+
+Connector::Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy)
+    : socket_(socket), policy_(std::move(policy)) {}
+
+Connector::~Connector() = default;
+
+// One deadline for the whole attempt: name resolution and every address tried.
+void Connector::start(std::chrono::milliseconds timeout) {
+  auto self = socket_.shared_from_this();
+  asio::io_context& io = socket_.loop()->io();
+  if (timeout.count() > 0) {
+    deadline_.emplace(io, timeout);
+    deadline_->async_wait([self, me = this](const std::error_code& ec) {
+      if (!ec && connecting(self, me)) self->fail(classifyErrno(ETIMEDOUT));
+    });
+  }
+  asio::post(io, [self, me = this] {
+    if (Connector* c = connecting(self, me)) {
+      std::error_code ec;
+      const auto address = asio::ip::make_address(self->host(), ec);
+      if (ec) {
+        c->resolve();
+      } else {
+        c->tryAddress(
+            std::make_shared<Endpoints>(1, asio::ip::tcp::endpoint(address, self->port())), 0, {});
+      }
+    }
+  });
+}
+
+void Connector::resolve() {
+  auto self = socket_.shared_from_this();
+  socket_.loop()->resolve(socket_.host(), socket_.port(),
+                          [self, me = this](std::error_code ec, Endpoints found) {
+                            Connector* c = connecting(self, me);
+                            if (c == nullptr) return;  // closed while resolving
+                            if (ec || found.empty()) {
+                              self->fail(domainNotFound(ec));
+                              return;
+                            }
+                            c->tryAddress(std::make_shared<Endpoints>(std::move(found)), 0, {});
+                          });
+}
+
+// Tries each resolved address in turn; the last failure is the one reported.
+void Connector::tryAddress(std::shared_ptr<Endpoints> endpoints, std::size_t index,
+                           std::error_code last) {
+  for (; index < endpoints->size(); ++index) {
+    const asio::ip::tcp::endpoint target = (*endpoints)[index];
+    // After resolution, per address: a permitted name must not lead to a forbidden address.
+    lastAttemptDenied_ =
+        policy_ &&
+        policy_->connectDenial(socket_.host(), addressString(target.address()), socket_.port())
+            .has_value();
+    if (lastAttemptDenied_) continue;
+    std::error_code ec;
+    attempt_.emplace(socket_.loop()->io());
+    attempt_->open(target.protocol(), ec);
+    if (ec) {
+      last = ec;
+      continue;
+    }
+    attempt_->async_connect(target, [self = socket_.shared_from_this(), me = this, endpoints,
+                                     index](const std::error_code& result) {
+      Connector* c = connecting(self, me);
+      if (c == nullptr) return;
+      if (result) {
+        c->tryAddress(endpoints, index + 1, result);
+      } else {
+        self->connected(std::move(*c->attempt_));  // destroys *c
+      }
+    });
+    return;
+  }
+  socket_.fail(lastAttemptDenied_ ? policyDenied() : classifyError(last));  // destroys *this
+}
+
+}  // namespace tcpsocket::detail

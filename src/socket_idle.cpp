@@ -1,0 +1,52 @@
+// The idle timeout (ConnectionOptions::idleTimeout) and the quiet check a draining server makes.
+// Activity only stamps a time; the timer checks it when it fires and sleeps again for the
+// remainder, so a busy socket costs no timer operation per read or write.
+#include <cerrno>
+
+#include "socket_impl.hpp"
+
+namespace tcpsocket::detail {
+
+void SocketImpl::noteActivity() noexcept {
+  if (watchingQuiet_ || settings().idleTimeout.count() > 0) {
+    lastActivity_ = std::chrono::steady_clock::now();
+  }
+}
+
+void SocketImpl::watchQuiet() noexcept {
+  watchingQuiet_ = true;
+  lastActivity_ = std::chrono::steady_clock::now();  // what arrives right after counts too
+}
+
+bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
+  if (state_ != ReadyState::Open || !write_.queue.empty() || write_.armed || securing_) {
+    return false;
+  }
+  if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
+  // Nothing the kernel holds for us unread (a suspended socket), and nothing it holds for the peer
+  // unacknowledged: a FIN behind such bytes would leave them orphaned in the kernel.
+  const int fd = socket_->native_handle();
+  return unreadBytes(fd) == 0 && unsentBytes(fd) == 0;
+}
+
+void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
+  if (!idleTimer_) idleTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
+  idleTimer_->expires_after(wait);
+  idleTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->idleTimerFired();
+  });
+}
+
+// Runs from the moment the connection is up, so a TLS handshake counts (readyState "connecting").
+void SocketImpl::idleTimerFired() {
+  if (state_ == ReadyState::Closed) return;
+  const auto idle = settings().idleTimeout;
+  const auto quiet = std::chrono::steady_clock::now() - lastActivity_;
+  if (quiet >= idle) {
+    fail(classifyErrno(ETIMEDOUT), true);
+  } else {
+    startIdleTimer(std::chrono::ceil<std::chrono::milliseconds>(idle - quiet));
+  }
+}
+
+}  // namespace tcpsocket::detail

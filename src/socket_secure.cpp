@@ -1,0 +1,122 @@
+// STARTTLS and the TLS handshake, for connected and accepted sockets alike. A socket secures
+// itself by flushing the plaintext queued before the upgrade, then swapping its PlainTransport
+// for a TlsTransport and running the handshake; reading and writing know nothing of TLS.
+#include <asio/post.hpp>
+#include <cerrno>
+#include <new>
+#include <stdexcept>
+
+#include "socket_impl.hpp"
+#include "tcpsocket/errors.hpp"
+#include "tls_context.hpp"
+#include "tls_transport.hpp"
+
+namespace tcpsocket::detail {
+
+// docs/reference.md §4.3: ssl is true at once; bytes queued before the call still go out in
+// plaintext, the handshake starts when they are out, and bytes sent after the call wait for it.
+// Unlike the reference, nothing read from the peer after this call is delivered as plaintext
+// (RFC 3207 §6): reading stops until the handshake, which then parses whatever arrived as TLS.
+void SocketImpl::upgradeToSecure() {
+  checkThread();
+  if (state_ != ReadyState::Open) throw InvalidStateError(needsOpen("upgradeToSecure()", state_));
+  if (ssl()) return;
+  if (write_.fin != OurFin::None) throw InvalidStateError("upgradeToSecure() after halfClose()");
+  if (!tlsContext_) {
+    if (accepted_) {
+      throw NotSupportedError(
+          "upgradeToSecure() on an accepted socket needs the server's tls.certificateChain and "
+          "tls.privateKey");
+    }
+    tlsContext_ = TlsContext::forClient(TlsOptions{});
+  }
+  securing_ = std::make_unique<Securing>(loop()->io(), write_.queue.bytes());
+  if (securing_->plaintextLeft == 0) {
+    // Posted: a handshake failure must not fire inside this call.
+    asio::post(loop()->io(), [self = shared_from_this()] { self->startHandshake(); });
+  }  // else the writer starts it once the queued plaintext is out (plaintextSent)
+}
+
+std::uint64_t SocketImpl::writableNow() const noexcept {
+  if (!securing_) return UINT64_MAX;
+  return securing_->handshaking ? 0 : securing_->plaintextLeft;
+}
+
+bool SocketImpl::plaintextSent(std::size_t written) {
+  if (!securing_ || securing_->handshaking) return false;
+  securing_->plaintextLeft -= written;
+  if (securing_->plaintextLeft > 0) return false;
+  if (state_ == ReadyState::Closing && write_.queue.empty()) {
+    queueEmptied();  // closed with nothing sent after the upgrade: no handshake needed
+  } else {
+    startHandshake();
+  }
+  return true;
+}
+
+void SocketImpl::startHandshake() {
+  if (state_ == ReadyState::Closed || !securing_ || securing_->handshaking) return;
+  // Closed before the handshake began, with nothing sent after the upgrade: the close goes on
+  // without one.
+  if (state_ == ReadyState::Closing && write_.queue.empty()) return;
+  try {
+    transport_ = std::make_unique<TlsTransport>(tlsContext_, socket_->native_handle(), host());
+  } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
+    fail(uncheckableName());
+    return;
+  } catch (const std::bad_alloc&) {
+    fail(tlsOutOfMemory());
+    return;
+  }
+  securing_->handshaking = true;
+  securing_->handshakeDeadline.expires_after(tlsContext_->options().handshakeTimeout);
+  securing_->handshakeDeadline.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec && self->securing_) self->fail(classifyErrno(ETIMEDOUT), true);
+  });
+  continueHandshake();
+}
+
+void SocketImpl::continueHandshake() {
+  if (state_ == ReadyState::Closed) return;
+  const IoResult r = transport_->handshake();
+  switch (r.step) {
+    case IoStep::Progress:
+      handshakeDone();
+      return;
+    case IoStep::WaitRead:
+      waitReadable();
+      return;
+    case IoStep::WaitWrite:
+      if (!write_.armed) waitWritable();
+      return;
+    case IoStep::End:
+    case IoStep::Failed:
+      fail(r.error);
+      return;
+  }
+}
+
+void SocketImpl::handshakeDone() {
+  securing_.reset();  // and its deadline
+  noteActivity();
+  if (state_ == ReadyState::Connecting) {
+    state_ = ReadyState::Open;
+    if (!accepted_) {
+      emit(SocketEventType::Open);
+    } else if (auto owner = accepted_->owner.lock(); !owner || !owner->connectionSecured(*this)) {
+      abort();  // nobody to hand it to: the server was closed during the handshake
+      return;
+    }
+  }
+  if (state_ == ReadyState::Closed) return;
+  // Bytes sent while the handshake ran, a close or half-close that waited for it; and data that
+  // came with the handshake's last flight, already inside OpenSSL where no readiness shows it.
+  if (!write_.armed) writeReady();
+  if (!read_.armed) scheduleRead();
+}
+
+std::string SocketImpl::alpnProtocol() const {
+  return transport_ && !securing_ ? transport_->alpnProtocol() : std::string();
+}
+
+}  // namespace tcpsocket::detail
