@@ -4,7 +4,7 @@
 #include <asio/ip/address.hpp>
 
 #include "address.hpp"
-#include "host_name.hpp"
+#include "lower_case.hpp"
 #include "tcpsocket/errors.hpp"
 
 namespace tcpsocket {

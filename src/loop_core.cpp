@@ -13,6 +13,10 @@ LoopMember::LoopMember(LoopCore& loop) noexcept : loop_(&loop) { loop.link(*this
 
 LoopMember::~LoopMember() { detach(); }
 
+void LoopMember::reportCurrentException() const noexcept {
+  if (loop_ != nullptr) loop_->reportException(std::current_exception());
+}
+
 void LoopMember::detach() noexcept {
   if (loop_ != nullptr) loop_->unlink(*this);
   loop_ = nullptr;

@@ -45,6 +45,8 @@ class LoopMember {
   LoopCore* loop() const noexcept { return loop_; }
   /// Leaves the loop's list (idempotent); loop() is nullptr afterwards.
   void detach() noexcept;
+  /// Hands the exception being handled (one that escaped a listener) to the loop's handler.
+  void reportCurrentException() const noexcept;
 
  private:
   friend class LoopCore;

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "access.hpp"
 #include "address.hpp"
 #include "error_table.hpp"
 #include "socket_impl.hpp"
@@ -133,7 +134,7 @@ bool ServerImpl::refusedByAddressLimit(int fd, const asio::ip::address& address)
 
 void ServerImpl::handOut(std::shared_ptr<SocketImpl> impl) {
   ++stats_.accepted;
-  TCPSocket socket(std::move(impl));
+  TCPSocket socket = Access::handle(std::move(impl));
   emit(ServerEventType::Connect, socket);
 }
 
@@ -224,7 +225,7 @@ void ServerImpl::finishDrain() {
     try {
       done();
     } catch (...) {
-      if (LoopCore* core = loop()) core->reportException(std::current_exception());
+      reportCurrentException();
     }
   }
   release();
@@ -260,12 +261,9 @@ void ServerImpl::abandon() noexcept {
 }
 
 void ServerImpl::emit(ServerEventType type, TCPSocket& socket, const ErrorInfo& error) {
-  TCPServerSocket target(shared_from_this());
+  TCPServerSocket target = Access::handle(shared_from_this());
   const TCPServerSocketEvent event{type, target, socket, error.name, error.message, error.cause};
-  LoopCore* core = loop();
-  listeners_.dispatch(static_cast<int>(type), event, [core] {
-    if (core != nullptr) core->reportException(std::current_exception());
-  });
+  listeners_.dispatch(static_cast<int>(type), event, [this] { reportCurrentException(); });
 }
 
 }  // namespace tcpsocket::detail

@@ -6,6 +6,7 @@
 
 #include <asio/post.hpp>
 
+#include "access.hpp"
 #include "address.hpp"
 #include "plain_transport.hpp"
 #include "socket_connector.hpp"
@@ -189,12 +190,9 @@ void SocketImpl::onWritable() {
 // Events and release
 
 void SocketImpl::emit(SocketEventType type, EventData data, ErrorInfo info) {
-  TCPSocket target(shared_from_this());
+  TCPSocket target = Access::handle(shared_from_this());
   const TCPSocketEvent event{type, target, data, info.name, info.message, info.cause};
-  LoopCore* core = loop();
-  auto report = [core] {
-    if (core != nullptr) core->reportException(std::current_exception());
-  };
+  auto report = [this] { reportCurrentException(); };
   // Held by a local copy: a shared listener may close the socket, which releases them.
   if (const auto accepted = accepted_; accepted && accepted->handlers) {
     const SocketEventHandler* handler = accepted->handlers->forType(type);
@@ -202,7 +200,7 @@ void SocketImpl::emit(SocketEventType type, EventData data, ErrorInfo info) {
       try {
         (*handler)(event);
       } catch (...) {
-        report();
+        reportCurrentException();
       }
     }
   }

@@ -2,7 +2,7 @@
 #include <asio/ip/address.hpp>
 #include <charconv>
 
-#include "host_name.hpp"
+#include "lower_case.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 

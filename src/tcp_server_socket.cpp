@@ -1,8 +1,9 @@
 // TCPServerSocket: the public handle over server_impl.cpp.
 #include "tcpsocket/tcp_server_socket.hpp"
 
+#include "access.hpp"
+#include "option_checks.hpp"
 #include "server_impl.hpp"
-#include "tcp_tuning.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
@@ -25,12 +26,13 @@ detail::ServerImpl& TCPServerSocket::impl() const {
 
 TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
                                         const ServerSocketOptions& options, std::uint16_t backlog) {
-  loop.core().checkThread();
+  detail::Access::core(loop).checkThread();
   detail::validateConnectionOptions(options.connection);
   if (const auto& policy = options.policy ? options.policy : loop.policy()) {
     policy->checkListen(options.localAddress, port);
   }
-  return TCPServerSocket(detail::ServerImpl::listen(loop.core(), port, options, backlog));
+  return detail::Access::handle(
+      detail::ServerImpl::listen(detail::Access::core(loop), port, options, backlog));
 }
 
 std::uint16_t TCPServerSocket::localPort() const { return impl().localPort(); }

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 
+#include "access.hpp"
+#include "option_checks.hpp"
 #include "socket_impl.hpp"
-#include "tcp_tuning.hpp"
 #include "tcpsocket/app_policy.hpp"
 #include "tcpsocket/errors.hpp"
 #include "tcpsocket/event_loop.hpp"
@@ -28,7 +29,7 @@ detail::SocketImpl& TCPSocket::impl() const {
 
 TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t port,
                           const SocketOptions& options) {
-  loop.core().checkThread();
+  detail::Access::core(loop).checkThread();
   // The resolver and the address parser would see the name only up to a NUL, while the app's
   // policy checks all of it: "evil.com\0.example.com" would pass a "*.example.com" rule.
   if (host.find('\0') != std::string_view::npos) {
@@ -44,7 +45,8 @@ TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t 
   SocketOptions checked = options;
   if (!checked.policy) checked.policy = loop.policy();
   if (checked.policy) checked.policy->checkPermission();  // the allowlist is checked after DNS
-  return TCPSocket(detail::SocketImpl::connect(loop.core(), host, port, checked, std::move(tls)));
+  return detail::Access::handle(
+      detail::SocketImpl::connect(detail::Access::core(loop), host, port, checked, std::move(tls)));
 }
 
 const std::string& TCPSocket::host() const { return impl().host(); }

@@ -17,7 +17,7 @@ constexpr std::string_view kPinPrefix = "sha256/";
 constexpr std::size_t kClientCacheSize = 8;
 
 [[noreturn]] void configError(const std::string& what, const std::error_code& ec) {
-  throw TLSConfigurationError(what + ": " + ec.message());
+  throw TlsConfigurationError(what + ": " + ec.message());
 }
 
 asio::const_buffer bytesOf(const std::string& text) {
@@ -29,7 +29,7 @@ asio::const_buffer bytesOf(const std::string& text) {
 std::string readPemFile(const std::string& path, const std::string& setting) {
   BoundedFile file = readBoundedFile(path);
   if (!file.failure.empty()) {
-    throw TLSConfigurationError("cannot load " + setting + ": " + file.failure);
+    throw TlsConfigurationError("cannot load " + setting + ": " + file.failure);
   }
   return std::move(file.text);
 }
@@ -90,15 +90,15 @@ TlsContext::TlsContext(TlsRole role, const TlsOptions& options)
   // that.
   if (options.minVersion < TlsVersion::Tls1_2) SSL_CTX_set_security_level(ctx, 0);
   if (options.handshakeTimeout.count() <= 0 || options.handshakeTimeout > kMaxTimeout) {
-    throw TLSConfigurationError("handshakeTimeout must be from 1 to " +
+    throw TlsConfigurationError("handshakeTimeout must be from 1 to " +
                                 std::to_string(kMaxTimeout.count()) + " ms");
   }
   if (options.serverName.find('\0') != std::string::npos) {
-    throw TLSConfigurationError("serverName contains a NUL character");
+    throw TlsConfigurationError("serverName contains a NUL character");
   }
   if (role == TlsRole::Server && !options.pinnedPublicKeys.empty() &&
       !options.requireClientCertificate) {
-    throw TLSConfigurationError("a server's pinnedPublicKeys need requireClientCertificate");
+    throw TlsConfigurationError("a server's pinnedPublicKeys need requireClientCertificate");
   }
   configureTrust();
   configureCredentials();
@@ -117,7 +117,7 @@ void TlsContext::configureTrust() {
   }
   const std::string& directory = options_.trustedCertificateDirectory;
   if (role_ == TlsRole::Server && trusted.empty() && directory.empty()) {
-    throw TLSConfigurationError(
+    throw TlsConfigurationError(
         "requireClientCertificate needs trustedCertificates: the CAs that issue client "
         "certificates");
   }
@@ -133,7 +133,7 @@ void TlsContext::configureTrust() {
   if (!directory.empty()) {
     // OpenSSL reads such a directory lazily, file by file: check now that it is one at all.
     if (!std::filesystem::is_directory(directory, ec)) {
-      throw TLSConfigurationError("trustedCertificateDirectory \"" + directory +
+      throw TlsConfigurationError("trustedCertificateDirectory \"" + directory +
                                   "\" is not a directory");
     }
     context_.add_verify_path(directory, ec);
@@ -158,11 +158,11 @@ void TlsContext::configureCredentials() {
   const PemSource& chain = options_.certificateChain;
   const PemSource& key = options_.privateKey;
   if (chain.empty() != key.empty()) {
-    throw TLSConfigurationError("certificateChain and privateKey must be given together");
+    throw TlsConfigurationError("certificateChain and privateKey must be given together");
   }
   if (chain.empty()) {
     if (role_ == TlsRole::Server) {
-      throw TLSConfigurationError("a TLS server needs certificateChain and privateKey");
+      throw TlsConfigurationError("a TLS server needs certificateChain and privateKey");
     }
     return;
   }
@@ -172,14 +172,14 @@ void TlsContext::configureCredentials() {
   context_.use_private_key(bytesOf(pemOf(key, "privateKey")), asio::ssl::context::pem, ec);
   if (ec) configError("cannot load " + describe(key, "privateKey"), ec);
   if (SSL_CTX_check_private_key(native()) != 1) {
-    throw TLSConfigurationError("privateKey does not match the certificate in certificateChain");
+    throw TlsConfigurationError("privateKey does not match the certificate in certificateChain");
   }
 }
 
 void TlsContext::configureAlpn() {
   for (const std::string& protocol : options_.alpnProtocols) {
     if (protocol.empty() || protocol.size() > 255) {
-      throw TLSConfigurationError("an ALPN protocol name must have 1 to 255 bytes: \"" + protocol +
+      throw TlsConfigurationError("an ALPN protocol name must have 1 to 255 bytes: \"" + protocol +
                                   "\"");
     }
     alpnWire_.push_back(static_cast<unsigned char>(protocol.size()));
@@ -199,14 +199,14 @@ void TlsContext::parsePins() {
     // 32 bytes are 44 base64 characters, the last one "=".
     if (!text.starts_with(kPinPrefix) || text.size() != kPinPrefix.size() + 44 ||
         text.back() != '=') {
-      throw TLSConfigurationError("a pin must read \"sha256/\" and 44 base64 characters: \"" + pin +
+      throw TlsConfigurationError("a pin must read \"sha256/\" and 44 base64 characters: \"" + pin +
                                   "\"");
     }
     unsigned char decoded[33];
     if (EVP_DecodeBlock(decoded,
                         reinterpret_cast<const unsigned char*>(pin.data() + kPinPrefix.size()),
                         44) != 33) {
-      throw TLSConfigurationError("a pin is not valid base64: \"" + pin + "\"");
+      throw TlsConfigurationError("a pin is not valid base64: \"" + pin + "\"");
     }
     std::array<unsigned char, 32> digest{};
     std::copy_n(decoded, 32, digest.begin());

@@ -18,7 +18,7 @@ enum class TlsRole { Client, Server };
 
 class TlsContext {
  public:
-  /// Loads everything `options` names; throws TLSConfigurationError with the reason when it
+  /// Loads everything `options` names; throws TlsConfigurationError with the reason when it
   /// cannot (a server without a certificate and key, an unreadable file, a malformed pin...).
   TlsContext(TlsRole role, const TlsOptions& options);
 

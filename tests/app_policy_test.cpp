@@ -2,10 +2,10 @@
 // by TCPSocket::open (after DNS, per address) and TCPServerSocket::listen.
 #include <gtest/gtest.h>
 
-#include <asio/post.hpp>
 #include <memory>
 
-#include "loop_core.hpp"
+#include "support/fake_resolver.hpp"
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
@@ -186,9 +186,8 @@ TEST(SocketRuleParse, RejectedForms) {
 // ---------------------------------------------------------------------------------------------
 // Enforcement through the API
 
-class PolicyEnforcement : public ::testing::Test {
+class PolicyEnforcement : public LoopFixture {
  protected:
-  ts::EventLoop loop;
   static std::shared_ptr<const AppPolicy> policy(
       AppType type, bool permission, std::optional<std::vector<SocketRule>> connect = {},
       std::optional<std::vector<SocketRule>> listen = {}) {
@@ -197,17 +196,9 @@ class PolicyEnforcement : public ::testing::Test {
   }
   // Names resolve through the seam only: tests never reach a DNS server.
   void fakeDns(std::string name, std::vector<const char*> addresses) {
-    loop.core().setResolver([this, name, addresses](const std::string& host, std::uint16_t port,
-                                                    tcpsocket::detail::ResolveCallback done) {
-      tcpsocket::detail::Endpoints found;
-      if (host == name) {
-        for (const char* a : addresses) found.emplace_back(asio::ip::make_address(a), port);
-      }
-      asio::post(loop.core().io(), [done, found] {
-        done(found.empty() ? asio::error::host_not_found : std::error_code(), found);
-      });
-    });
+    dns.answer(std::move(name), std::move(addresses));
   }
+  FakeResolver dns{loop};
 };
 
 TEST_F(PolicyEnforcement, OpenWithoutPermissionThrowsSecurityError) {

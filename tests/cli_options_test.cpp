@@ -1,5 +1,5 @@
 // The tcpsocket tool's argument parsing, tested directly (the binary's error lines are covered
-// end to end in cli/cli_e2e_test.py).
+// end to end in cli/error_lines_test.py).
 #include <gtest/gtest.h>
 
 #include "messages.hpp"

@@ -1,7 +1,8 @@
-// Port of the reference's test_tcpsocket_client_and_server_basics.js (reference §7.1), scenario by
-// scenario, against our own TCPServerSocket (port 0 instead of the fixed 8085).
+// Port of the reference's test_tcpsocket_client_and_server_basics.js (docs/reference.md §7.1),
+// scenario by scenario, against our own TCPServerSocket (port 0 instead of the fixed 8085).
 #include <gtest/gtest.h>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
@@ -9,10 +10,7 @@ namespace {
 
 constexpr std::size_t kBig = 65539;
 
-class ClientAndServerBasics : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using ClientAndServerBasics = LoopFixture;
 
 // Scenario 1: the client's first event is open; exactly one connect; both sides "open".
 TEST_F(ClientAndServerBasics, Connect) {

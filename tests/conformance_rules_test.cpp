@@ -1,17 +1,15 @@
-// The extra conformance rules of reference §7.6 and §2-§4 that Mozilla's own tests never checked:
-// the full-buffer boundary, state preconditions, suspend/resume, string mode, event payloads and
-// the error/close rule.
+// The extra conformance rules of docs/reference.md §7.6 and §2-§4 that Mozilla's own tests never
+// checked: the full-buffer boundary, state preconditions, suspend/resume, string mode, event
+// payloads and the error/close rule.
 #include <gtest/gtest.h>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
 namespace {
 
-class ConformanceRules : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using ConformanceRules = LoopFixture;
 
 TEST_F(ConformanceRules, SendOfExactly65536ReturnsTrue) {
   Pair p(loop);
@@ -222,7 +220,7 @@ TEST_F(ConformanceRules, ReadyStateIsOpenInsideOnopen) {
   EXPECT_EQ(p.clientEvents.states.front(), ts::ReadyState::Open);
 }
 
-// Reference §4.3: throws unless open; ssl is true at once; a second call is a no-op.
+// docs/reference.md §4.3: throws unless open; ssl is true at once; a second call is a no-op.
 TEST_F(ConformanceRules, UpgradeToSecureThrowsUnlessOpenAndSetsSslAtOnce) {
   RawListener listener;
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port());

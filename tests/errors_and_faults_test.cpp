@@ -1,23 +1,21 @@
-// The error event's names (reference §6.1, with our deviation that connect failures tell their
-// true cause), failures injected through the syscall and resolver seams, resets and half-closes.
+// The error event's names (docs/reference.md §6.1, with our deviation that connect failures tell
+// their true cause), failures injected through the syscall and resolver seams, resets and
+// half-closes.
 #include <gtest/gtest.h>
 
 #include <asio/error.hpp>
-#include <asio/post.hpp>
 #include <cerrno>
 
-#include "error_names.hpp"
-#include "loop_core.hpp"
+#include "error_table.hpp"
+#include "support/fake_resolver.hpp"
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 #include "sys_ops.hpp"
 
 namespace test {
 namespace {
 
-class ErrorsAndFaults : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using ErrorsAndFaults = LoopFixture;
 
 TEST(ErrorNames, ErrnoMapsToTheReferenceNames) {
   using tcpsocket::detail::classifyErrno;
@@ -34,49 +32,41 @@ TEST(ErrorNames, ErrnoMapsToTheReferenceNames) {
 
 TEST_F(ErrorsAndFaults, UnknownHostIsDomainNotFound) {
   // Through the resolver seam: no DNS server is reachable from tests.
-  loop.core().setResolver(
-      [this](const std::string& host, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-        EXPECT_EQ(host, "no-such-host.invalid");
-        asio::post(loop.core().io(), [done] { done(asio::error::host_not_found, {}); });
-      });
+  FakeResolver dns(loop);
+  dns.answer("no-such-host.invalid");  // with no address: not found
   auto sock = ts::TCPSocket::open(loop, "no-such-host.invalid", 80);
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  for (const std::string& host : dns.asked) EXPECT_EQ(host, "no-such-host.invalid");
   EXPECT_EQ(events.events,
             (std::vector<std::string>{"error:DomainNotFoundError:Network", "close"}));
   EXPECT_EQ(sock.host(), "no-such-host.invalid");
 }
 
 TEST_F(ErrorsAndFaults, CloseWhileResolvingDoesNotWaitForDns) {
-  tcpsocket::detail::ResolveCallback pending;
-  loop.core().setResolver(
-      [&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-        pending = std::move(done);  // never answers by itself
-      });
+  FakeResolver dns(loop);
+  dns.stall();  // never answers by itself
   auto sock = ts::TCPSocket::open(loop, "slow.example", 80);
   Recorder events(sock);
   runFor(loop, 10ms);
   sock.close();
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-  ASSERT_TRUE(pending);
-  pending({}, {});  // a late answer is ignored
+  ASSERT_TRUE(dns.pending);
+  dns.pending({}, {});  // a late answer is ignored
   runFor(loop, 10ms);
   EXPECT_EQ(events.events, std::vector<std::string>{"close"});
 }
 
 TEST_F(ErrorsAndFaults, ConnectTimeoutCoversNameResolution) {
-  tcpsocket::detail::ResolveCallback pending;
-  loop.core().setResolver(
-      [&](const std::string&, std::uint16_t, tcpsocket::detail::ResolveCallback done) {
-        pending = std::move(done);  // never answers by itself
-      });
+  FakeResolver dns(loop);
+  dns.stall();  // never answers by itself
   auto sock = ts::TCPSocket::open(loop, "slow.example", 80, {.connectTimeout = 50ms});
   Recorder events(sock);
   ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
   EXPECT_EQ(events.events,
             (std::vector<std::string>{"error:NetworkTimeoutError:Network", "close"}));
-  ASSERT_TRUE(pending);
-  pending({}, {});  // a late answer is ignored
+  ASSERT_TRUE(dns.pending);
+  dns.pending({}, {});  // a late answer is ignored
   runFor(loop, 10ms);
   EXPECT_EQ(events.count("close"), 1);
 }
@@ -207,8 +197,8 @@ TEST_F(ErrorsAndFaults, InjectedResetOnReadIsNetworkError) {
             (std::vector<std::string>{"open", "error:NetworkError:Network", "close"}));
 }
 
-// Deviation from the reference (§2.5): a peer half-close while our output is queued used to leave
-// the socket open forever. We flush, then close.
+// Deviation from the reference (docs/reference.md §2.5): a peer half-close while our output is
+// queued used to leave the socket open forever. We flush, then close.
 TEST_F(ErrorsAndFaults, PeerHalfCloseWithQueuedOutputStillEndsInClose) {
   RawListener listener("127.0.0.1", 4096);
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),

@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "support/loop_fixture.hpp"
 #include "support/test_support.hpp"
 
 namespace test {
 namespace {
 
-class FanOut : public ::testing::Test {
+class FanOut : public LoopFixture {
  protected:
   // A peer that does not read yet, with a small receive buffer so that our queue fills at once.
-  ts::EventLoop loop;
   RawListener listener{"127.0.0.1", 4096};
 };
 

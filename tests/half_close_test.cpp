@@ -3,15 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
 namespace {
 
-class HalfClose : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using HalfClose = LoopFixture;
 
 TEST_F(HalfClose, PeerSeesFinAfterOurDataAndCanStillAnswer) {
   RawListener listener;

@@ -6,15 +6,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
 namespace {
 
-class ListenersAndLifetime : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using ListenersAndLifetime = LoopFixture;
 
 TEST_F(ListenersAndLifetime, HandlerAttributeKeepsItsPlaceAndListenersRunInOrder) {
   Pair p(loop);

@@ -1,10 +1,10 @@
 // Randomized model-based test: random sequences of send / suspend / resume / close and peer
 // actions (write, read, half-close, reset) are applied to a real socket and, in parallel, to a
-// model of the reference's state machine (§2-§4); every step checks readyState, send()'s return
-// value, thrown errors, event order and the bytes in both directions.
-// The same sequences run over TLS too (the peer is OpenSSL on the raw socket), where reading,
-// writing and backpressure go through the TLS session.
-// Seeded and bounded; TCPSOCKET_MODEL_SEED=N replays one sequence (TCPSOCKET_MODEL_TLS=1: over TLS).
+// model of the reference's state machine (docs/reference.md §2-§4); every step checks readyState,
+// send()'s return value, thrown errors, event order and the bytes in both directions. The same
+// sequences run over TLS too (the peer is OpenSSL on the raw socket), where reading, writing and
+// backpressure go through the TLS session. Seeded and bounded; TCPSOCKET_MODEL_SEED=N replays one
+// sequence (TCPSOCKET_MODEL_TLS=1: over TLS).
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -153,7 +153,8 @@ std::string runSequence(std::uint32_t seed, bool tls) {
     int fd = -1;
     if (!runUntil(loop, [&] {
           if (fd < 0) fd = listener.tryAccept();
-          if (fd >= 0 && !peerHolder) peerHolder = std::make_unique<SecurePeer>(fd, tlsFixture().leaf);
+          if (fd >= 0 && !peerHolder)
+            peerHolder = std::make_unique<SecurePeer>(fd, tlsFixture().leaf);
           if (peerHolder) peerHolder->pump();
           return opened.has("open");
         })) {

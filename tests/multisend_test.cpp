@@ -1,4 +1,4 @@
-// Port of the reference's unit/test_multisend.js (reference §7.4).
+// Port of the reference's unit/test_multisend.js (docs/reference.md §7.4).
 #include <gtest/gtest.h>
 
 #include "support/test_support.hpp"

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 #include "sys_ops.hpp"
 
@@ -17,10 +18,7 @@ ssize_t countingRecv(int fd, void* buf, size_t len, int flags) {
   return ::recv(fd, buf, len, flags);
 }
 
-class Regressions : public ::testing::Test {
- protected:
-  ts::EventLoop loop;
-};
+using Regressions = LoopFixture;
 
 // suspend() + resume() inside `data` used to add one more read wait per event: each arrival then
 // woke every one of them (memory and wake-ups growing with the number of events).
@@ -89,7 +87,7 @@ TEST(RegressionsLoopLifetime, DestroyingTheLoopFreesAnIdleUnreferencedSocketOnce
 }
 
 // A write failure inside send() followed, in the same read burst, by the peer's FIN used to end
-// in a clean `close` without the `error` (reference §2.5: a failure is error, then close).
+// in a clean `close` without the `error` (docs/reference.md §2.5: a failure is error, then close).
 TEST_F(Regressions, WriteFailureIsReportedEvenWhenThePeersFinFollows) {
   RawListener listener;
   auto sock = ts::TCPSocket::open(loop, "127.0.0.1", listener.port(),
@@ -160,7 +158,7 @@ TEST(RegressionsHostileStrings, ANulInAManifestPathOrServerNameIsRefused) {
   ts::SocketOptions options;
   options.useSecureTransport = true;
   options.tls.serverName = std::string("a\0b", 3);
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, options), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, options), ts::TlsConfigurationError);
 }
 
 // A timeout of 1e13 ms overflowed steady_clock's nanoseconds and fired at once.
@@ -176,7 +174,7 @@ TEST(RegressionsHostileStrings, TimeoutsBeyondTheMaximumAreRefusedNotFiredAtOnce
   ts::SocketOptions handshake;
   handshake.useSecureTransport = true;
   handshake.tls.handshakeTimeout = huge;
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, handshake), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, handshake), ts::TlsConfigurationError);
   ts::ServerSocketOptions keepAlive;
   keepAlive.localAddress = "127.0.0.1";
   keepAlive.connection.keepAlive = {.enabled = true, .idle = std::chrono::seconds(40000)};

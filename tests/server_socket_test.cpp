@@ -1,11 +1,12 @@
-// Port of the reference's unit/test_tcpserversocket.js (reference §7.3) plus the listen rules of
-// §5.
+// Port of the reference's unit/test_tcpserversocket.js (docs/reference.md §7.3) plus the listen
+// rules of §5.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "support/loop_fixture.hpp"
 #include "support/pair.hpp"
 
 namespace test {
@@ -13,7 +14,7 @@ namespace {
 
 const std::vector<std::uint8_t> kDataArray{0, 255, 254, 0, 1, 2, 3, 0, 255, 255, 254, 0};
 
-class TcpServerSocket : public ::testing::Test {
+class TcpServerSocket : public LoopFixture {
  protected:
   void exchange(Pair& p) {
     // sendDataToServer
@@ -27,7 +28,6 @@ class TcpServerSocket : public ::testing::Test {
     ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.received.size() >= 12; }));
     EXPECT_EQ(p.clientEvents.received, asString(kDataArray));
   }
-  ts::EventLoop loop;
 };
 
 // connectSock: the accepted socket's host is the peer's address (bug 937528), no stray events.
@@ -172,7 +172,7 @@ TEST_F(TcpServerSocket, ErrorWhenListenerDiesUnexpectedly) {
   EXPECT_EQ(server.nativeHandle(), -1) << "the dead listener is closed";
 }
 
-// Without a connect listener, an accepted socket stays open (reference §5.2, era C).
+// Without a connect listener, an accepted socket stays open (docs/reference.md §5.2, era C).
 TEST_F(TcpServerSocket, AcceptedSocketWithoutListenerStaysOpen) {
   auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
   auto client = ts::TCPSocket::open(loop, "127.0.0.1", server.localPort());

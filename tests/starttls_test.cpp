@@ -1,46 +1,23 @@
-// STARTTLS (upgradeToSecure, reference §4.3) on both sides, the plaintext-injection rule, and how
-// a TLS server survives clients that send garbage or stall; TLS settings that cannot work.
+// STARTTLS (upgradeToSecure, docs/reference.md §4.3) on both sides, the plaintext-injection rule,
+// and how a TLS server survives clients that send garbage or stall; TLS settings that cannot work.
 #include <gtest/gtest.h>
 
 #include "support/pair.hpp"
-#include "support/test_certs.hpp"
+#include "support/tls_fixture.hpp"
 
 namespace test {
 namespace {
 
-class StartTls : public ::testing::Test {
+class StartTls : public TlsFixture {
  protected:
-  static void SetUpTestSuite() {
-    ca = std::make_unique<TestCa>();
-    leaf = std::make_unique<Credentials>(ca->issue());
-  }
-  static void TearDownTestSuite() {
-    ca.reset();
-    leaf.reset();
-  }
-
   // A plain server that can upgrade (its credentials serve upgradeToSecure()).
   static ts::ServerSocketOptions server(bool secure = false) {
-    ts::ServerSocketOptions options;
-    options.localAddress = "127.0.0.1";
-    options.useSecureTransport = secure;
-    options.tls.certificateChain.pem = leaf->certificatePem;
-    options.tls.privateKey.pem = leaf->keyPem;
-    return options;
+    return tlsServer(*leaf, secure, ts::BinaryType::String);
   }
   static ts::SocketOptions client(bool secure = false) {
-    ts::SocketOptions options;
-    options.useSecureTransport = secure;
-    options.tls.trustedCertificates.pem = ca->certificatePem();
-    return options;
+    return tlsClient(secure, ts::BinaryType::String);
   }
-
-  static std::unique_ptr<TestCa> ca;
-  static std::unique_ptr<Credentials> leaf;
-  ts::EventLoop loop;
 };
-std::unique_ptr<TestCa> StartTls::ca;
-std::unique_ptr<Credentials> StartTls::leaf;
 
 // An IMAP-like exchange: plaintext greeting and command, then both sides upgrade; the reply to
 // STARTTLS is queued before the server's upgradeToSecure() and must still go out in plaintext.
@@ -280,46 +257,46 @@ TEST_F(StartTls, UnusableSettingsThrowTlsConfigurationError) {
   auto noCertificate = server(true);
   noCertificate.tls.certificateChain = {};
   noCertificate.tls.privateKey = {};
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, noCertificate), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, noCertificate), ts::TlsConfigurationError);
 
   auto missingFile = server(true);
   missingFile.tls.certificateChain = {"/nonexistent/chain.pem", ""};
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, missingFile), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, missingFile), ts::TlsConfigurationError);
 
   auto wrongKey = server(true);
   wrongKey.tls.privateKey.pem = ca->issue().keyPem;
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, wrongKey), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, wrongKey), ts::TlsConfigurationError);
 
   auto garbledPem = server(true);
   garbledPem.tls.certificateChain.pem = "-----BEGIN CERTIFICATE-----\nnot base64\n";
-  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, garbledPem), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, garbledPem), ts::TlsConfigurationError);
 
   auto clientCertsWithoutCa = server(true);
   clientCertsWithoutCa.tls.requireClientCertificate = true;
   EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, clientCertsWithoutCa),
-               ts::TLSConfigurationError);
+               ts::TlsConfigurationError);
 
   auto serverPinsWithoutClientCertificates = server(true);
   serverPinsWithoutClientCertificates.tls.pinnedPublicKeys = {publicKeyPin(leaf->certificatePem)};
   EXPECT_THROW(ts::TCPServerSocket::listen(loop, 0, serverPinsWithoutClientCertificates),
-               ts::TLSConfigurationError);
+               ts::TlsConfigurationError);
 
   auto noHandshakeTime = client(true);
   noHandshakeTime.tls.handshakeTimeout = 0ms;
   EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, noHandshakeTime),
-               ts::TLSConfigurationError);
+               ts::TlsConfigurationError);
 
   auto badPin = client(true);
   badPin.tls.pinnedPublicKeys = {"sha256/short"};
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badPin), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badPin), ts::TlsConfigurationError);
 
   auto badAlpn = client(true);
   badAlpn.tls.alpnProtocols = {std::string(256, 'a')};
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badAlpn), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, badAlpn), ts::TlsConfigurationError);
 
   auto missingCa = client(true);
   missingCa.tls.trustedCertificates = {"/nonexistent/ca.pem", ""};
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, missingCa), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, missingCa), ts::TlsConfigurationError);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // TLS from the start: useSecureTransport clients, TLS servers, certificate verification and its
-// error names (reference §6.1), pins, ALPN, client certificates, handshake deadlines, and bulk
-// data with backpressure. Certificates are made at test time (support/test_certs.hpp).
+// error names (docs/reference.md §6.1), pins, ALPN, client certificates, handshake deadlines, and
+// bulk data with backpressure. Certificates are made at test time (support/test_certs.hpp).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
@@ -13,52 +13,19 @@
 #include <fstream>
 
 #include "support/pair.hpp"
-#include "support/test_certs.hpp"
+#include "support/tls_fixture.hpp"
 #include "support/tls_peer.hpp"
 
 namespace test {
 namespace {
 
-class Tls : public ::testing::Test {
+class Tls : public TlsFixture {
  protected:
-  static void SetUpTestSuite() { ca = std::make_unique<TestCa>(); }
-  static void TearDownTestSuite() { ca.reset(); }
-
   static ts::ServerSocketOptions server(const Credentials& credentials) {
-    ts::ServerSocketOptions options;
-    options.binaryType = ts::BinaryType::ArrayBuffer;
-    options.localAddress = "127.0.0.1";
-    options.useSecureTransport = true;
-    options.tls.certificateChain.pem = credentials.certificatePem;
-    options.tls.privateKey.pem = credentials.keyPem;
-    return options;
+    return tlsServer(credentials, true, ts::BinaryType::ArrayBuffer);
   }
-  static ts::SocketOptions client() {
-    ts::SocketOptions options;
-    options.binaryType = ts::BinaryType::ArrayBuffer;
-    options.useSecureTransport = true;
-    options.tls.trustedCertificates.pem = ca->certificatePem();
-    return options;
-  }
-
-  // Opens a TLS client to a TLS server presenting `credentials`; returns the client's events.
-  std::vector<std::string> clientEventsAgainst(const Credentials& credentials,
-                                               const ts::SocketOptions& options,
-                                               const char* host = "127.0.0.1") {
-    auto listener = ts::TCPServerSocket::listen(loop, 0, server(credentials));
-    auto socket = ts::TCPSocket::open(loop, host, listener.localPort(), options);
-    Recorder events(socket);
-    EXPECT_TRUE(runUntil(loop, [&] { return events.closed() || events.has("open"); }));
-    listener.close();
-    socket.close();
-    EXPECT_TRUE(runUntil(loop, [&] { return events.closed(); }));
-    return events.events;
-  }
-
-  static std::unique_ptr<TestCa> ca;
-  ts::EventLoop loop;
+  static ts::SocketOptions client() { return tlsClient(true, ts::BinaryType::ArrayBuffer); }
 };
-std::unique_ptr<TestCa> Tls::ca;
 
 TEST_F(Tls, OpenFiresAfterTheHandshakeAndBothSidesAreSsl) {
   Pair p(loop, server(ca->issue()), client(), "127.0.0.1");
@@ -216,7 +183,7 @@ TEST_F(Tls, TrustedCertificateDirectory) {
   std::remove(path.c_str());
   ::rmdir(dir.c_str());
   options.tls.trustedCertificateDirectory = dir + "-missing";
-  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, options), ts::TLSConfigurationError);
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 1, options), ts::TlsConfigurationError);
 }
 
 TEST_F(Tls, DangerousOptOutAcceptsAnything) {
@@ -395,97 +362,6 @@ TEST_F(Tls, HundredMebibytesEchoedByteExact) {
   socket.close();
   listener.close();
   ASSERT_TRUE(runUntil(loop, [&] { return socket.readyState() == ts::ReadyState::Closed; }));
-}
-
-// PEM files are read by the library, bounded, from regular files only: OpenSSL's own file functions
-// blocked forever on a FIFO and read devices and huge files to the end.
-class TlsFiles : public Tls {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/tcpsocket-pem-XXXXXX";
-    dir = ::mkdtemp(pattern);
-  }
-  void TearDown() override {
-    for (const std::string& f : created) std::remove(f.c_str());
-    ::rmdir(dir.c_str());
-  }
-  std::string fileWith(const std::string& name, const std::string& text) {
-    const std::string path = dir + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    created.push_back(path);
-    return path;
-  }
-  // The TLSConfigurationError message of a server with these credentials, or "(accepted)".
-  std::string listenError(const ts::PemSource& chain, const ts::PemSource& key) {
-    auto options = server(leaf);
-    options.tls.certificateChain = chain;
-    options.tls.privateKey = key;
-    try {
-      ts::TCPServerSocket::listen(loop, 0, options).close();
-    } catch (const ts::TLSConfigurationError& e) {
-      return e.what();
-    }
-    return "(accepted)";
-  }
-  std::string clientError(const ts::PemSource& trusted) {
-    auto options = client();
-    options.tls.trustedCertificates = trusted;
-    try {
-      ts::TCPSocket::open(loop, "127.0.0.1", 1, options).closeImmediately();
-    } catch (const ts::TLSConfigurationError& e) {
-      return e.what();
-    }
-    return "(accepted)";
-  }
-  static void expectNamed(const std::string& error, const std::string& path, const char* why) {
-    EXPECT_NE(error.find(path + ": " + why), std::string::npos) << error;
-  }
-
-  Credentials leaf = ca->issue();
-  std::string dir;
-  std::vector<std::string> created;
-};
-
-TEST_F(TlsFiles, RegularFilesAreRead) {
-  const ts::PemSource chain{fileWith("chain.pem", leaf.certificatePem), ""};
-  const ts::PemSource key{fileWith("key.pem", leaf.keyPem), ""};
-  EXPECT_EQ(listenError(chain, key), "(accepted)");
-  auto options = client();
-  options.tls.trustedCertificates = {fileWith("ca.pem", ca->certificatePem()), ""};
-  EXPECT_EQ(clientEventsAgainst(leaf, options), (std::vector<std::string>{"open", "close"}));
-}
-
-TEST_F(TlsFiles, DevicesAndDirectoriesAreRefusedByName) {
-  const ts::PemSource key{"", leaf.keyPem};
-  expectNamed(listenError({"/dev/null", ""}, key), "/dev/null", "is not a regular file");
-  expectNamed(listenError({dir, ""}, key), dir, "is a directory");
-  expectNamed(listenError({"", leaf.certificatePem}, {"/dev/null", ""}), "/dev/null",
-              "is not a regular file");
-  expectNamed(clientError({"/dev/null", ""}), "/dev/null", "is not a regular file");
-  expectNamed(clientError({dir, ""}), dir, "is a directory");
-}
-
-// The writer end is held open, so that the library's read does not wait: before, the key was
-// read from the FIFO and accepted.
-TEST_F(TlsFiles, FifoIsRefusedWithoutReadingIt) {
-  const std::string fifo = dir + "/key.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  created.push_back(fifo);
-  const int writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(writer, 0);
-  ASSERT_EQ(::write(writer, leaf.keyPem.data(), leaf.keyPem.size()),
-            static_cast<ssize_t>(leaf.keyPem.size()));
-  expectNamed(listenError({"", leaf.certificatePem}, {fifo, ""}), fifo, "is not a regular file");
-  ::close(writer);
-}
-
-TEST_F(TlsFiles, FilesLargerThanOneMebibyteAreRefused) {
-  // Valid PEM followed by blank lines, which PEM parsers skip: accepted if read whole.
-  const std::string padding(std::size_t{1} << 20, '\n');
-  const std::string big = fileWith("big.pem", leaf.certificatePem + padding);
-  expectNamed(listenError({big, ""}, {"", leaf.keyPem}), big, "is larger than 1 MiB");
-  expectNamed(clientError({fileWith("bigca.pem", ca->certificatePem() + padding), ""}),
-              dir + "/bigca.pem", "is larger than 1 MiB");
 }
 
 }  // namespace

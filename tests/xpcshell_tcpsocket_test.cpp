@@ -1,7 +1,8 @@
-// Port of the reference's unit/test_tcpsocket.js (reference §7.2): a TCPSocket client against a raw
-// POSIX server socket, so that only the client's behaviour is under test.
+// Port of the reference's unit/test_tcpsocket.js (docs/reference.md §7.2): a TCPSocket client
+// against a raw POSIX server socket, so that only the client's behaviour is under test.
 #include <gtest/gtest.h>
 
+#include "support/loop_fixture.hpp"
 #include "support/test_support.hpp"
 
 namespace test {
@@ -11,7 +12,7 @@ const std::vector<std::uint8_t> kDataArray{0, 255, 254, 0, 1, 2, 3, 0, 255, 255,
 constexpr std::size_t kBig = 65539;
 constexpr std::size_t kMedium = 22000;
 
-class XpcshellTcpSocket : public ::testing::Test {
+class XpcshellTcpSocket : public LoopFixture {
  protected:
   void connect(int peerReceiveBuffer = 0) {
     listener = std::make_unique<RawListener>("127.0.0.1", peerReceiveBuffer);
@@ -27,7 +28,6 @@ class XpcshellTcpSocket : public ::testing::Test {
     });
   }
 
-  ts::EventLoop loop;
   std::unique_ptr<RawListener> listener;
   ts::TCPSocket sock;
   Recorder events;
@@ -146,9 +146,9 @@ std::uint64_t fillKernel(ts::TCPSocket& sock, std::string& sent) {
 }
 
 // continueSend. The reference counted bytes already handed to its copier thread; we count bytes not
-// yet taken by the kernel (§3.4's recommended semantics), so the kernel is filled first to make the
-// queue observable, then the rule is checked exactly: each MEDIUM send adds 22000 to
-// bufferedAmount, send returns true while the total stays <= 65536, and drain sees 0.
+// yet taken by the kernel (docs/reference.md §3.4's recommended semantics), so the kernel is filled
+// first to make the queue observable, then the rule is checked exactly: each MEDIUM send adds 22000
+// to bufferedAmount, send returns true while the total stays <= 65536, and drain sees 0.
 TEST_F(XpcshellTcpSocket, ContinueSend) {
   connect(4096);
   std::string sent;

@@ -81,10 +81,26 @@ export interface TCPSocketEvent {
 }
 
 /** The era A/B error object, found as `event.data` of an error event. */
+/**
+ * An extension: the failure below an error's name. `message` is the cause's own text
+ * ('Connection reset by peer', 'wrong version number', 'certificate has expired').
+ */
+export interface TCPSocketErrorCause extends Error {
+  /** The layer: 'system' (an errno), 'asio.netdb' / 'asio.addrinfo' (the resolver), 'openssl', 'x509'. */
+  category: string;
+  /** The number within the category (errno, OpenSSL error code, X509_V_ERR_*). */
+  errno: number;
+  /** For 'system' only: the errno's name, as Node's own errors have it ('ECONNRESET'). */
+  code?: string;
+}
+
 export interface TCPSocketError extends Error {
   /** e.g. 'ConnectionRefusedError', 'NetworkError', 'SecurityCertificateDomainMismatchError'. */
   name: string;
   message: string;
+  /** The cause's `code`, when it has one ('ECONNREFUSED'). */
+  code?: string;
+  cause?: TCPSocketErrorCause;
 }
 
 export interface TCPSocketErrorEvent extends TCPSocketEvent {
@@ -94,6 +110,8 @@ export interface TCPSocketErrorEvent extends TCPSocketEvent {
   readonly name: string;
   /** (era C) The error's class: 'Network', 'SecurityCertificate' or 'SecurityProtocol'. */
   readonly message: string;
+  /** An extension: what failed below the name; undefined when nothing did (a policy denial). */
+  readonly cause: TCPSocketErrorCause | undefined;
 }
 
 export interface TCPServerSocketEvent {
@@ -172,7 +190,15 @@ export class TCPServerSocket {
     descriptorBackoffs: number; handshakeFailures: number; paused: boolean;
   };
   onconnect: ((event: TCPServerSocketEvent) => void) | null;
-  onerror: ((event: TCPServerSocketEvent & { name: string; message: string }) => void) | null;
+  onerror:
+    | ((
+        event: TCPServerSocketEvent & {
+          name: string;
+          message: string;
+          cause: TCPSocketErrorCause | undefined;
+        },
+      ) => void)
+    | null;
   addEventListener(type: 'connect' | 'error', listener: Listener<TCPServerSocketEvent>): void;
   removeEventListener(type: string, listener: Listener<any>): void;
 }

@@ -68,7 +68,7 @@ using NetworkError = NamedError<ErrorKind::Network>;
 using WrongThreadError = NamedError<ErrorKind::WrongThread>;
 using SecurityError = NamedError<ErrorKind::Security>;
 using ManifestError = NamedError<ErrorKind::Manifest>;
-using TLSConfigurationError = NamedError<ErrorKind::TlsConfiguration>;
+using TlsConfigurationError = NamedError<ErrorKind::TlsConfiguration>;
 
 /// Throws what TCPServerSocket::listen throws when binding or listening on `where` ("host:port")
 /// fails with `cause`: AddressInUseError for EADDRINUSE, AddressNotAvailableError for

@@ -13,6 +13,7 @@ class AppPolicy;
 
 namespace detail {
 class LoopCore;
+struct Access;
 struct TimerState;
 }  // namespace detail
 
@@ -23,7 +24,9 @@ struct TimerState;
 /// `post()` and `stop()` may be called from any thread. Everything else — this loop's `run*`
 /// and every method of its sockets — must be called from the thread running the loop (or from any
 /// single thread while the loop is not running). A socket call made from another thread while the
-/// loop runs throws WrongThreadError.
+/// loop runs throws WrongThreadError; the getters (readyState, bufferedAmount, host...) do not
+/// check, and reading one from another thread while the loop runs is a data race: post() a
+/// function that reads it instead.
 ///
 /// @par Lifetime
 /// Destroying the loop closes whatever sockets and servers are still open on it, without firing
@@ -136,11 +139,8 @@ class EventLoop {
   void setPolicy(std::shared_ptr<const AppPolicy> policy);
   const std::shared_ptr<const AppPolicy>& policy() const noexcept;
 
-  /// @cond internal
-  detail::LoopCore& core() noexcept { return *core_; }
-  /// @endcond
-
  private:
+  friend struct detail::Access;
   std::unique_ptr<detail::LoopCore> core_;
 };
 

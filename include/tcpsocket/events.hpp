@@ -48,7 +48,7 @@ struct TCPSocketEvent {
   /// For `error` (beyond the reference): the failure below the name, or an empty code when none
   /// failed (a policy denial, BufferOverflowError). Its category says which layer:
   /// - `std::system_category()`: an errno (ECONNRESET behind "NetworkError", ECONNREFUSED...);
-  /// - "netdb"/"addrinfo": the resolver's answer behind "DomainNotFoundError";
+  /// - "asio.netdb"/"asio.addrinfo": the resolver's answer behind "DomainNotFoundError";
   /// - "openssl": OpenSSL's error code; `cause.message()` is its reason ("wrong version number");
   /// - "x509": the certificate verification result; `cause.message()` says what was wrong
   ///   ("certificate has expired").

@@ -76,7 +76,7 @@ enum class TlsVersion { Tls1_0, Tls1_1, Tls1_2, Tls1_3 };
 /// are the secure ones: TLS 1.2 or newer, the peer's certificate chain verified against the
 /// system's trust store and its name (or IP address) checked against `host`.
 /// Invalid settings (an unreadable file, a key that does not match the certificate, a malformed
-/// pin) make open(), listen() or upgradeToSecure() throw TLSConfigurationError.
+/// pin) make open(), listen() or upgradeToSecure() throw TlsConfigurationError.
 struct TlsOptions {
   /// Certificate authorities to trust instead of the system store (clients), or the ones that
   /// issue client certificates (servers with requireClientCertificate).
@@ -168,7 +168,7 @@ struct ServerSocketOptions {
 inline constexpr std::uint64_t kSendBufferThreshold = 65536;
 
 /// The longest timeout any option accepts (about 24.8 days, as JavaScript's setTimeout): longer
-/// ones throw TypeError (TLSConfigurationError for handshakeTimeout) instead of overflowing the
+/// ones throw TypeError (TlsConfigurationError for handshakeTimeout) instead of overflowing the
 /// clock into a timer that fires at once.
 inline constexpr std::chrono::milliseconds kMaxTimeout{2147483647};
 

@@ -89,11 +89,9 @@ class TCPServerSocket {
     return a.impl_ == b.impl_;
   }
 
-  /// @cond internal
-  explicit TCPServerSocket(std::shared_ptr<detail::ServerImpl> impl) noexcept;
-  /// @endcond
-
  private:
+  friend struct detail::Access;
+  explicit TCPServerSocket(std::shared_ptr<detail::ServerImpl> impl) noexcept;
   detail::ServerImpl& impl() const;
   std::shared_ptr<detail::ServerImpl> impl_;
 };

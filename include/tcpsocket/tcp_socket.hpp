@@ -45,7 +45,7 @@ class TCPSocket {
   /// `port`. Returns at once with readyState "connecting"; a bad or unknown host is reported as an
   /// `error` event, never thrown. With useSecureTransport, `open` fires after the TLS handshake,
   /// and a failed handshake is `error` (a Security* name, see docs/tls.md) then `close`.
-  /// Throws TLSConfigurationError for unusable options.tls.
+  /// Throws TlsConfigurationError for unusable options.tls.
   static TCPSocket open(EventLoop& loop, std::string_view host, std::uint16_t port,
                         const SocketOptions& options = {});
 
@@ -64,8 +64,12 @@ class TCPSocket {
   BinaryType binaryType() const;
 
   /// Queues `data` (a byte string: each char is one byte, NULs included) for sending.
-  /// Returns false iff `bufferedAmount + data.size() > 65536`; the data is queued either way, and
-  /// a `drain` event follows once the buffer is empty. Throws InvalidStateError unless "open".
+  /// Returns false when `bufferedAmount + data.size() > 65536` (the reference's full-buffer rule):
+  /// the data is queued all the same, and a `drain` event follows once the buffer is empty.
+  /// Also returns false, queuing nothing, when the socket is failing and no byte will be sent:
+  /// an earlier write failed (its `error` is on the way), or this send would go past
+  /// ConnectionOptions::maxBufferedAmount (the connection is reset with BufferOverflowError).
+  /// Throws InvalidStateError unless "open".
   bool send(std::string_view data);
   /// The ByteString overload for UTF-16 text: every code unit must be <= 0xFF and becomes one byte;
   /// otherwise throws TypeError and sends nothing.
@@ -140,11 +144,9 @@ class TCPSocket {
     return a.impl_ == b.impl_;
   }
 
-  /// @cond internal
-  explicit TCPSocket(std::shared_ptr<detail::SocketImpl> impl) noexcept;
-  /// @endcond
-
  private:
+  friend struct detail::Access;
+  explicit TCPSocket(std::shared_ptr<detail::SocketImpl> impl) noexcept;
   detail::SocketImpl& impl() const;
   std::shared_ptr<detail::SocketImpl> impl_;
 };

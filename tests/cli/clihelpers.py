@@ -138,3 +138,55 @@ def echo_roundtrip(port, payload, family=socket.AF_INET, host="127.0.0.1"):
         s.shutdown(socket.SHUT_WR)  # half-close: the server finishes what it owes, then closes
         t.join(30)
         return bytes(received)
+
+
+def wait_for(predicate, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def read_until_end(sock, timeout):
+    """Reads until EOF or an error; returns (bytes, "eof" | "reset" | "timeout")."""
+    sock.settimeout(timeout)
+    data = bytearray()
+    try:
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                return bytes(data), "eof"
+            data.extend(chunk)
+    except ConnectionResetError:
+        return bytes(data), "reset"
+    except socket.timeout:
+        return bytes(data), "timeout"
+
+
+def fill_without_reading(sock, limit=64 << 20):
+    """Sends until neither the server nor the kernels take more; returns what was sent."""
+    sock.setblocking(False)
+    block = os.urandom(65536)
+    sent = bytearray()
+    stalls = 0
+    while stalls < 10 and len(sent) < limit:
+        try:
+            n = sock.send(block)
+            sent.extend(block[:n])
+            stalls = 0
+        except BlockingIOError:
+            stalls += 1
+            time.sleep(0.02)
+    sock.setblocking(True)
+    return bytes(sent)
+
+
+def release(proc, socks=()):
+    """Test cleanup: closes the sockets and kills the server if a failed check left it running."""
+    for s in socks:
+        s.close()
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()

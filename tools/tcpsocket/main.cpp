@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   } catch (const NotSupportedError& e) {
     cli::printError(e.name(), e.what());
     return 2;
-  } catch (const TLSConfigurationError& e) {  // a certificate or key file that cannot be used
+  } catch (const TlsConfigurationError& e) {  // a certificate or key file that cannot be used
     cli::printError(e.name(), e.what());
     return 2;
   } catch (const Error& e) {

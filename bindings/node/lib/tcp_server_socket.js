@@ -5,7 +5,7 @@ const { native, Kind } = require('./native');
 const { Listeners, defineHandlers } = require('./event_target');
 const webidl = require('./webidl');
 const { serverOptions } = require('./options');
-const { TCPSocket } = require('./tcp_socket');
+const { TCPSocket, errorData } = require('./tcp_socket');
 
 class TCPServerSocketEvent {
   constructor(type, target, socket) {
@@ -33,7 +33,7 @@ class TCPServerSocket {
   /** The engine's counters (accepted, open, refused, handshake failures...). An extension. */
   stats() { return this._native.stats(); }
 
-  _serverEvent(kind, a, b) {
+  _serverEvent(kind, a, b, c) {
     if (kind === Kind.Connect) {
       const socket = TCPSocket._adopt(a, this._binaryType);
       this._listeners.fire(this, 'connect', new TCPServerSocketEvent('connect', this, socket));
@@ -41,9 +41,8 @@ class TCPServerSocket {
       const event = new TCPServerSocketEvent('error', this, undefined);
       event.name = a;
       event.message = b;
-      const error = new Error(b);
-      error.name = a;
-      event.data = error;
+      event.cause = c;
+      event.data = errorData(a, b, c);
       this._listeners.fire(this, 'error', event);
     }
   }

@@ -18,14 +18,22 @@ class TCPSocketEvent {
 }
 
 // Era C's TCPSocketErrorEvent (name, message) with era A/B's `data` (an error carrying the same
-// name and message), which the libraries of that time read.
+// name and message), which the libraries of that time read. Beyond the reference, `cause` is the
+// failure below the name (an Error with `category`, `errno` and, for system errors, Node's
+// `code` such as 'ECONNRESET'), also set as `data.cause` and its code as `data.code`.
+function errorData(name, message, cause) {
+  const error = cause === undefined ? new Error(message) : new Error(message, { cause });
+  error.name = name;
+  if (cause !== undefined && cause.code !== undefined) error.code = cause.code;
+  return error;
+}
+
 class TCPSocketErrorEvent extends TCPSocketEvent {
-  constructor(target, name, message) {
-    const error = new Error(message);
-    error.name = name;
-    super('error', target, error);
+  constructor(target, name, message, cause) {
+    super('error', target, errorData(name, message, cause));
     this.name = name;
     this.message = message;
+    this.cause = cause;
   }
 }
 
@@ -87,7 +95,7 @@ class TCPSocket {
 defineHandlers(TCPSocket.prototype, ['open', 'data', 'drain', 'error', 'close']);
 
 // Called by the addon with `this` = the socket or server: one call per event.
-function dispatch(kind, a, b) {
+function dispatch(kind, a, b, c) {
   switch (kind) {
     case Kind.Data:
       this._listeners.fire(this, 'data', new TCPSocketEvent('data', this, a));
@@ -99,15 +107,15 @@ function dispatch(kind, a, b) {
       this._listeners.fire(this, 'drain', new TCPSocketEvent('drain', this, undefined));
       break;
     case Kind.Error:
-      this._listeners.fire(this, 'error', new TCPSocketErrorEvent(this, a, b));
+      this._listeners.fire(this, 'error', new TCPSocketErrorEvent(this, a, b, c));
       break;
     case Kind.Close:
       this._listeners.fire(this, 'close', new TCPSocketEvent('close', this, undefined));
       break;
     default:
-      this._serverEvent(kind, a, b);
+      this._serverEvent(kind, a, b, c);
   }
 }
 native.setDispatch(dispatch);
 
-module.exports = { TCPSocket, TCPSocketEvent, TCPSocketErrorEvent };
+module.exports = { TCPSocket, TCPSocketEvent, TCPSocketErrorEvent, errorData };

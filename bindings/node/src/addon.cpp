@@ -94,19 +94,20 @@ void Addon::release() {
 // called process.exit), every call into JS fails, and node-addon-api would turn the failure into
 // an error object it cannot build — a fatal error of the whole process.
 void Addon::dispatch(napi_async_context context, Napi::Object owner, EventKind kind, napi_value a,
-                     napi_value b) {
+                     napi_value b, napi_value c) {
   if (dispatch_.IsEmpty() || !canRunJs()) return;
   napi_value undefined = nullptr;
-  napi_value args[3] = {nullptr, a, b};
+  napi_value args[4] = {nullptr, a, b, c};
   if (napi_get_undefined(env_, &undefined) != napi_ok ||
       napi_create_int32(env_, static_cast<int>(kind), &args[0]) != napi_ok) {
     stopJs();
     return;
   }
-  if (args[1] == nullptr) args[1] = undefined;
-  if (args[2] == nullptr) args[2] = undefined;
+  for (napi_value& arg : args) {
+    if (arg == nullptr) arg = undefined;
+  }
   napi_value result = nullptr;
-  if (napi_make_callback(env_, context, owner, dispatch_.Value(), 3, args, &result) != napi_ok) {
+  if (napi_make_callback(env_, context, owner, dispatch_.Value(), 4, args, &result) != napi_ok) {
     // The dispatcher catches what listeners throw, so this is something it could not catch (a
     // stack overflow) or JavaScript stopping for good.
     callFailed();

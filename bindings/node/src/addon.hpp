@@ -11,7 +11,7 @@
 
 namespace tcpsocket_node {
 
-/// Events cross into JavaScript as `dispatch.call(owner, kind, a, b)`, one call per event.
+/// Events cross into JavaScript as `dispatch.call(owner, kind, a, b, c)`, one call per event.
 enum class EventKind { Open, Data, Drain, Error, Close, Connect, ServerError };
 
 class Addon {
@@ -34,7 +34,7 @@ class Addon {
   /// Calls the JS dispatcher for one event, the way Node calls back for I/O: in its own callback
   /// scope (microtasks and nextTick run after it), with an exception reported as uncaught.
   void dispatch(napi_async_context context, Napi::Object owner, EventKind kind,
-                napi_value a = nullptr, napi_value b = nullptr);
+                napi_value a = nullptr, napi_value b = nullptr, napi_value c = nullptr);
 
   /// False once JavaScript can no longer run here (a worker being terminated, or exiting from
   /// inside a handler): events are then dropped, and nothing may build a JS value.

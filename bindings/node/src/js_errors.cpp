@@ -1,5 +1,6 @@
 #include "js_errors.hpp"
 
+#include <cstring>
 #include <exception>
 #include <string>
 #include <tcpsocket/errors.hpp>
@@ -32,6 +33,17 @@ void rethrowAsJs(Napi::Env env) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }
+}
+
+Napi::Value causeValue(Napi::Env env, const std::error_code& cause) {
+  if (!cause) return env.Undefined();
+  Napi::Object error = Napi::Error::New(env, cause.message()).Value();
+  error.Set("category", cause.category().name());
+  error.Set("errno", cause.value());
+  if (cause.category() == std::system_category()) {
+    if (const char* name = strerrorname_np(cause.value())) error.Set("code", name);
+  }
+  return error;
 }
 
 }  // namespace tcpsocket_node

@@ -54,7 +54,7 @@ NativeServer::NativeServer(const Napi::CallbackInfo& info)
     Napi::HandleScope scope(env);
     addon_->dispatch(context_, owner_.Value(), EventKind::ServerError,
                      Napi::String::New(env, std::string(e.name)),
-                     Napi::String::New(env, std::string(e.message)));
+                     Napi::String::New(env, std::string(e.message)), causeValue(env, e.cause));
   });
 }
 

@@ -84,9 +84,9 @@ void NativeSocket::setOwnerObject(Napi::Object owner) {
   }
 }
 
-void NativeSocket::fire(int kind, napi_value a, napi_value b) {
+void NativeSocket::fire(int kind, napi_value a, napi_value b, napi_value c) {
   if (owner_.IsEmpty()) return;
-  addon_->dispatch(context_, owner_.Value(), static_cast<EventKind>(kind), a, b);
+  addon_->dispatch(context_, owner_.Value(), static_cast<EventKind>(kind), a, b, c);
 }
 
 // Each listener first checks that JS can still run: once a worker is being terminated, building
@@ -122,7 +122,7 @@ void NativeSocket::attach() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     fire(static_cast<int>(EventKind::Error), Napi::String::New(env, std::string(e.name)),
-         Napi::String::New(env, std::string(e.message)));
+         Napi::String::New(env, std::string(e.message)), causeValue(env, e.cause));
   });
   socket_.onclose([this](const TCPSocketEvent&) {
     if (!addon_->canRunJs()) {

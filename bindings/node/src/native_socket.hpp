@@ -24,7 +24,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
  private:
   void attach();
   void setOwnerObject(Napi::Object owner);
-  void fire(int kind, napi_value a = nullptr, napi_value b = nullptr);
+  void fire(int kind, napi_value a = nullptr, napi_value b = nullptr, napi_value c = nullptr);
   void released();
 
   Napi::Value setOwner(const Napi::CallbackInfo& info);
