@@ -2,12 +2,15 @@
 """Runs the echo benchmarks side by side and writes docs/benchmarks.md.
 
     python3 bench/run.py [--rounds 3] [--seconds 3] [--idle 10000] [--out docs/benchmarks.md]
+                         [--server NAME=PATH ...]
 
 Servers: raw epoll (the limit), idiomatic Asio, and `tcpsocket listen --mode echo` (the one
 measured). Each scenario runs every server once per round, in a rotating order (interleaved rounds:
 machine noise hits all alike), the server pinned to CPU 0 and the load generator to CPU 1. Server
 CPU time (utime+stime from /proc) per unit of work is the figure that separates servers; throughput
 only shows whether the single-threaded load generator saturated first. Medians over the rounds.
+`--server NAME=PATH` adds another `tcpsocket` binary to the same run (a build of an older commit:
+before/after checks of a change, side by side under the same noise).
 """
 import argparse
 import datetime
@@ -106,7 +109,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--idle", type=int, default=10000)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    ap.add_argument("--server", action="append", default=[], metavar="NAME=PATH",
+                    help="another tcpsocket binary to measure in the same run")
     args = ap.parse_args()
+    for extra in args.server:
+        name, path = extra.split("=", 1)
+        SERVERS[name] = [path, "listen", "--mode", "echo"]
     names = list(SERVERS)
     results = {s: {n: [] for n in names} for s in SCENARIOS}
     idle = {n: [] for n in names}

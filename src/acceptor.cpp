@@ -46,10 +46,11 @@ bool outOfResources(int err) noexcept {
 
 }  // namespace
 
-Acceptor::Acceptor(LoopCore& loop) : loop_(loop), acceptor_(loop.io()) {}
+Acceptor::Acceptor(LoopCore& loop) : loop_(loop), acceptor_(std::in_place, loop.io()) {}
 
 int Acceptor::nativeHandle() const noexcept {
-  return acceptor_.is_open() ? const_cast<asio::ip::tcp::acceptor&>(acceptor_).native_handle() : -1;
+  auto& acceptor = const_cast<std::optional<asio::ip::tcp::acceptor>&>(acceptor_);  // Asio's API
+  return acceptor && acceptor->is_open() ? acceptor->native_handle() : -1;
 }
 
 void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, int backlog) {
@@ -57,26 +58,26 @@ void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, i
   // Asio reports errno values in a category of its own; the exceptions carry the system's.
   auto fail = [&where](int err) { throwListenError({err, std::system_category()}, where); };
   std::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
+  acceptor_->open(endpoint.protocol(), ec);
   if (ec) fail(ec.value());
-  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
   if (reusePort) {
     const int one = 1;
-    if (sys::ops().setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
+    if (sys::ops().setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
                               sizeof one) != 0) {
       fail(errno);
     }
   }
   if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
-    acceptor_.set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
+    acceptor_->set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
   }
-  acceptor_.bind(endpoint, ec);
+  acceptor_->bind(endpoint, ec);
   if (ec) fail(ec.value());
-  acceptor_.listen(backlog == 0 ? asio::socket_base::max_listen_connections : backlog, ec);
+  acceptor_->listen(backlog == 0 ? asio::socket_base::max_listen_connections : backlog, ec);
   if (ec) fail(ec.value());
-  acceptor_.non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
+  acceptor_->non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
   if (ec) fail(ec.value());
-  localPort_ = acceptor_.local_endpoint(ec).port();
+  localPort_ = acceptor_->local_endpoint(ec).port();
 }
 
 void Acceptor::start(std::shared_ptr<Handler> handler) {
@@ -87,8 +88,14 @@ void Acceptor::start(std::shared_ptr<Handler> handler) {
 void Acceptor::close() noexcept {
   handler_.reset();
   std::error_code ignored;
-  acceptor_.close(ignored);
+  if (acceptor_) acceptor_->close(ignored);
   if (backoffTimer_) backoffTimer_->cancel();
+}
+
+void Acceptor::abandon() noexcept {
+  close();
+  backoffTimer_.reset();
+  acceptor_.reset();
 }
 
 void Acceptor::post() {
@@ -97,7 +104,7 @@ void Acceptor::post() {
 
 void Acceptor::waitAcceptable() {
   backoff_ = std::chrono::milliseconds(0);  // the queue is empty: whatever exhausted us is over
-  acceptor_.async_wait(asio::socket_base::wait_read, [this, keep = handler_](std::error_code ec) {
+  acceptor_->async_wait(asio::socket_base::wait_read, [this, keep = handler_](std::error_code ec) {
     if (ec != asio::error::operation_aborted) acceptReady();
   });
 }
@@ -111,7 +118,7 @@ void Acceptor::acceptReady() {
     sockaddr_storage peer{};
     socklen_t peerLength = sizeof peer;
     const int fd = sys::retryInterrupted([&] {
-      return sys::ops().accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&peer),
+      return sys::ops().accept4(acceptor_->native_handle(), reinterpret_cast<sockaddr*>(&peer),
                                 &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
     });
     if (fd >= 0) {

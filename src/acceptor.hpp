@@ -39,6 +39,8 @@ class Acceptor {
   void start(std::shared_ptr<Handler> handler);
   /// Stops accepting and closes the listening descriptor.
   void close() noexcept;
+  /// The loop is going away: also lets go of every Asio object now, while the loop still exists.
+  void abandon() noexcept;
 
   std::uint16_t localPort() const noexcept { return localPort_; }
   int nativeHandle() const noexcept;
@@ -53,9 +55,9 @@ class Acceptor {
   void backOff();
 
   LoopCore& loop_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<Handler> handler_;                // null when not listening
-  std::optional<asio::steady_timer> backoffTimer_;  // only after running out of descriptors
+  std::optional<asio::ip::tcp::acceptor> acceptor_;  // reset only by abandon()
+  std::shared_ptr<Handler> handler_;                 // null when not listening
+  std::optional<asio::steady_timer> backoffTimer_;   // only after running out of descriptors
   std::chrono::milliseconds backoff_{0};
   std::uint64_t backoffs_ = 0;
   std::uint16_t localPort_ = 0;

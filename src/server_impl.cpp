@@ -254,7 +254,7 @@ void ServerImpl::abandon() noexcept {
   quietTimer_.reset();
   drainDone_.clear();
   listening_ = false;
-  acceptor_.close();
+  acceptor_.abandon();
   accepted_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line

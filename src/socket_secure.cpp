@@ -60,7 +60,9 @@ void SocketImpl::startHandshake() {
   // without one.
   if (state_ == ReadyState::Closing && write_.queue.empty()) return;
   try {
-    transport_ = std::make_unique<TlsTransport>(tlsContext_, socket_->native_handle(), host());
+    // Only a client checks a name; an accepted socket is the server side.
+    const std::string peerName = accepted_ ? std::string() : host();
+    transport_ = std::make_unique<TlsTransport>(tlsContext_, socket_->native_handle(), peerName);
   } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
     fail(uncheckableName());
     return;

@@ -41,9 +41,9 @@ bool SocketImpl::send(const std::uint8_t* data, std::size_t size, std::uint64_t 
     } else {
       write_.queue.push(data + written, size - written);
     }
-    // Nothing to arm while securing (the handshake writes when done) or the transport waits to
+    // Nothing to arm while the handshake runs (it writes when done) or the transport waits to
     // read (the read wait it armed comes back here).
-    if (!securing_ && !write_.blockedOnRead) waitToWrite(now.step);
+    if (writableNow() > 0 && !write_.blockedOnRead) waitToWrite(now.step);
   } else if (full && write_.queue.empty()) {
     scheduleFlushCheck();  // all written at once, but the drain this false promised is still owed
   }
