@@ -11,7 +11,7 @@ mkdir -p "$out/corpus"
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -DASIO_STANDALONE -DASIO_NO_DEPRECATED -DASIO_DISABLE_STD_ALIGNED_ALLOC -Iinclude -Isrc \
   fuzz/manifest_fuzzer.cpp src/manifest.cpp src/bounded_file.cpp src/app_policy.cpp src/socket_rule.cpp \
-  src/names.cpp \
+  src/error_table.cpp src/address.cpp -lssl -lcrypto \
   -o "$out/manifest_fuzzer"
 "$out/manifest_fuzzer" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
   -dict=fuzz/manifest.dict -artifact_prefix="$out/" -print_final_stats=1 \
