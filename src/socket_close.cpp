@@ -41,7 +41,7 @@ void SocketImpl::closeImmediately() {
   }
   write_.queue.clear();
   write_.owesDrain = false;
-  if (securing_) {  // nothing may be written before the handshake: give it up
+  if (securing()) {  // nothing may be written before the handshake: give it up
     state_ = ReadyState::Closing;
     asio::post(loop()->io(), [self = shared_from_this()] {
       if (self->state_ == ReadyState::Closing) self->finishClose();
@@ -104,14 +104,14 @@ void SocketImpl::failLater(ErrorInfo info, bool reset) {
 
 // Lets the descriptor go, and every timer and wait with it.
 void SocketImpl::closeDescriptor(bool reset) noexcept {
-  if (linger_) {
-    if (auto owner = linger_->owner.lock()) owner->lingerEnded();
-    linger_->owner.reset();
-    linger_->tick.cancel();
+  if (lingering()) {
+    if (auto owner = lingering()->owner.lock()) owner->lingerEnded();
+    lingering()->owner.reset();
+    lingering()->tick.cancel();
   }
-  connector_.reset();
-  if (idleTimer_) idleTimer_->cancel();
-  if (securing_) securing_->handshakeDeadline.cancel();
+  if (extras_) extras_->connector.reset();
+  if (auto* timer = idleTimer()) timer->cancel();
+  if (auto* s = securing()) s->handshakeDeadline.cancel();
   if (socket_ && socket_->is_open()) {
     if (reset) resetOnClose(socket_->native_handle());  // RST instead of FIN
     std::error_code ignored;

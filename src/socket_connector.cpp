@@ -12,9 +12,8 @@ namespace tcpsocket::detail {
 
 // The socket's Connector if it still connects; a completion that finds none was cancelled.
 Connector* Connector::connecting(const std::shared_ptr<SocketImpl>& self, Connector* expected) {
-  return self->readyState() == ReadyState::Connecting && self->connector_.get() == expected
-             ? expected
-             : nullptr;
+  return self->readyState() == ReadyState::Connecting && self->connector() == expected ? expected
+                                                                                       : nullptr;
 }
 
 Connector::Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy)

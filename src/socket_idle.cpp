@@ -19,7 +19,7 @@ void SocketImpl::watchQuiet() noexcept {
 }
 
 bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
-  if (state_ != ReadyState::Open || !write_.queue.empty() || write_.armed || securing_) {
+  if (state_ != ReadyState::Open || !write_.queue.empty() || write_.armed || securing()) {
     return false;
   }
   if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
@@ -30,9 +30,10 @@ bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
 }
 
 void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
-  if (!idleTimer_) idleTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
-  idleTimer_->expires_after(wait);
-  idleTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+  auto& timer = extras().idleTimer;
+  if (!timer) timer = std::make_unique<asio::steady_timer>(loop()->io());
+  timer->expires_after(wait);
+  timer->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->idleTimerFired();
   });
 }

@@ -8,7 +8,6 @@
 
 #include "access.hpp"
 #include "address.hpp"
-#include "plain_transport.hpp"
 #include "socket_connector.hpp"
 #include "tcp_tuning.hpp"
 #include "tcpsocket/tcp_socket.hpp"
@@ -41,7 +40,36 @@ const std::string& SocketImpl::host() const {
 }
 
 bool SocketImpl::ssl() const noexcept {
-  return securing_ != nullptr || (transport_ && transport_->secure());
+  return securing() != nullptr || (transport_ && transport_->secure());
+}
+
+SocketImpl::Extras& SocketImpl::extras() {
+  if (!extras_) extras_ = std::make_unique<Extras>();
+  return *extras_;
+}
+
+void SocketImpl::trimExtras() noexcept {
+  const Extras& e = *extras_;
+  if (!e.connector && !e.tlsContext && !e.securing && !e.secure && !e.linger && !e.idleTimer) {
+    extras_.reset();
+  }
+}
+
+Connector* SocketImpl::connector() const noexcept {
+  return extras_ ? extras_->connector.get() : nullptr;
+}
+SocketImpl::Securing* SocketImpl::securing() const noexcept {
+  return extras_ ? extras_->securing.get() : nullptr;
+}
+SocketImpl::Lingering* SocketImpl::lingering() const noexcept {
+  return extras_ ? extras_->linger.get() : nullptr;
+}
+asio::steady_timer* SocketImpl::idleTimer() const noexcept {
+  return extras_ ? extras_->idleTimer.get() : nullptr;
+}
+std::shared_ptr<const TlsContext> SocketImpl::tlsContext() const noexcept {
+  if (extras_ && extras_->tlsContext) return extras_->tlsContext;
+  return accepted_ ? accepted_->tls : nullptr;
 }
 
 const ConnectionOptions& SocketImpl::settings() const noexcept {
@@ -60,22 +88,25 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
   s->host_ = host;
   s->port_ = port;
   s->self_ = s;
-  s->tlsContext_ = std::move(tls);
-  if (options.useSecureTransport) s->securing_ = std::make_unique<Securing>(loop.io(), 0);
+  if (tls) s->extras().tlsContext = std::move(tls);
+  if (options.useSecureTransport) s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
   if (options.connection != ConnectionOptions{}) {  // the defaults cost no allocation
     s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
   }
-  s->connector_ = std::make_unique<Connector>(*s, options.policy);
-  s->connector_->start(options.connectTimeout);
+  auto& connector = s->extras().connector;
+  connector = std::make_unique<Connector>(*s, options.policy);
+  connector->start(options.connectTimeout);
   return s;
 }
 
 void SocketImpl::connected(asio::ip::tcp::socket socket) {
-  connector_.reset();
+  extras_->connector.reset();
+  trimExtras();
   socket_.emplace(std::move(socket));
   std::error_code ignored;
   peer_ = socket_->remote_endpoint(ignored).address();
-  transport_ = std::make_unique<PlainTransport>(socket_->native_handle());
+  plain_ = PlainTransport(socket_->native_handle());
+  transport_ = &plain_;
   beginOpen();
   becomeOpen();
 }
@@ -96,15 +127,15 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
     return nullptr;
   }
   s->options_ = settings->options;
-  s->tlsContext_ = settings->tls;
   s->accepted_ = std::move(settings);
   s->peer_ = peer.address();
   s->port_ = peer.port();
   s->self_ = s;
-  s->transport_ = std::make_unique<PlainTransport>(fd);
+  s->plain_ = PlainTransport(fd);
+  s->transport_ = &s->plain_;
   s->beginOpen();
   if (secure) {
-    s->securing_ = std::make_unique<Securing>(loop.io(), 0);
+    s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
     asio::post(loop.io(), [s] { s->startHandshake(); });
   } else {
     s->scheduleRead();  // after the `connect` event that hands the socket out
@@ -123,7 +154,7 @@ void SocketImpl::beginOpen() {
 
 // useSecureTransport: "open" comes when the handshake is done (handshakeDone()).
 void SocketImpl::becomeOpen() {
-  if (securing_) {
+  if (securing()) {
     startHandshake();
     return;
   }
@@ -163,7 +194,7 @@ void SocketImpl::waitWritable() {
 }
 
 void SocketImpl::onReadable() {
-  if (securing_ && securing_->handshaking) {
+  if (const Securing* s = securing(); s && s->handshaking) {
     continueHandshake();
     return;
   }
@@ -175,7 +206,7 @@ void SocketImpl::onReadable() {
 }
 
 void SocketImpl::onWritable() {
-  if (securing_ && securing_->handshaking) {
+  if (const Securing* s = securing(); s && s->handshaking) {
     continueHandshake();
     return;
   }
@@ -230,11 +261,8 @@ void SocketImpl::abandon() noexcept {
   }
   state_ = ReadyState::Closed;
   write_.queue.clear();
-  connector_.reset();
-  idleTimer_.reset();
-  securing_.reset();
-  linger_.reset();
-  transport_.reset();
+  transport_ = nullptr;
+  extras_.reset();
   socket_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line

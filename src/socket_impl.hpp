@@ -34,6 +34,7 @@
 #include "error_table.hpp"
 #include "listener_list.hpp"
 #include "loop_core.hpp"
+#include "plain_transport.hpp"
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
 #include "transport.hpp"
@@ -209,14 +210,26 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   };
 
   std::optional<asio::ip::tcp::socket> socket_;
-  std::unique_ptr<Transport> transport_;  // null until connected
-  std::unique_ptr<Connector> connector_;  // only while connecting
+  struct Extras;
+  /// The out-of-line state, made on first use.
+  Extras& extras();
+  /// Drops the out-of-line state once nothing in it is in use.
+  void trimExtras() noexcept;
+  Connector* connector() const noexcept;
+  Securing* securing() const noexcept;
+  Lingering* lingering() const noexcept;
+  asio::steady_timer* idleTimer() const noexcept;
+  /// The TLS settings: given to open(), the server's, or the defaults an upgrade made; or null.
+  std::shared_ptr<const TlsContext> tlsContext() const noexcept;
+
+  // The transport in use: &plain_ (no allocation for the common case) or Extras::secure.
+  Transport* transport_ = nullptr;  // null until connected
+  PlainTransport plain_{-1};
   // Shared by a server's sockets; null means the defaults (read it through settings()).
   std::shared_ptr<const ConnectionOptions> options_;
   std::shared_ptr<const AcceptedSettings> accepted_;  // null for sockets we connected
   // Kept only with an idle timeout, or while a draining server watches for quiet.
   std::chrono::steady_clock::time_point lastActivity_{};
-  std::unique_ptr<asio::steady_timer> idleTimer_;  // only with ConnectionOptions::idleTimeout
   mutable std::string host_;
   asio::ip::address peer_;
   std::uint16_t port_ = 0;
@@ -226,9 +239,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   bool watchingQuiet_ = false;  // watchQuiet() was called: stamp lastActivity_
   ReadSide read_;
   WriteSide write_;
-  std::shared_ptr<const TlsContext> tlsContext_;  // null: no TLS settings given (yet)
-  std::unique_ptr<Securing> securing_;  // from upgradeToSecure() until the handshake is done
-  std::unique_ptr<Lingering> linger_;   // null until closed gracefully
+  std::unique_ptr<Extras> extras_;  // null while nothing in it is in use
   ListenerList<TCPSocketEvent> listeners_;
   std::shared_ptr<SocketImpl> self_;  // an open socket lives on without handles (the reference)
 };
@@ -256,6 +267,17 @@ struct SocketImpl::Lingering {
 
 /// The InvalidStateError message of a call that needs readyState "open".
 std::string needsOpen(std::string_view call, ReadyState state);
+
+/// What most sockets never need, kept out of line so that an idle plain connection stays small:
+/// allocated when first used, dropped again when a connect finishes with none of it in use.
+struct SocketImpl::Extras {
+  std::unique_ptr<Connector> connector;           // only while connecting
+  std::shared_ptr<const TlsContext> tlsContext;   // given to open(), or made by an upgrade
+  std::unique_ptr<Securing> securing;             // from upgradeToSecure() to the handshake's end
+  std::unique_ptr<Transport> secure;              // the TlsTransport, from the handshake on
+  std::unique_ptr<Lingering> linger;              // after a graceful close
+  std::unique_ptr<asio::steady_timer> idleTimer;  // only with ConnectionOptions::idleTimeout
+};
 
 /// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not
 /// yet acknowledged by the peer (SIOCOUTQ); 0 if the descriptor cannot say.

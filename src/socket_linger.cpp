@@ -48,15 +48,15 @@ void SocketImpl::lingerThenClose() {
   transport_->shutdownWrite();  // TLS: close_notify first
   std::error_code ignored;
   socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
-  if (idleTimer_) idleTimer_->cancel();
-  linger_ = std::make_unique<Lingering>(loop()->io());
-  linger_->since = linger_->progressAt = std::chrono::steady_clock::now();
-  linger_->unsent = unsentBytes(fd);
-  linger_->peerFinished = read_.peerEnded;
+  if (auto* timer = idleTimer()) timer->cancel();
+  extras().linger = std::make_unique<Lingering>(loop()->io());
+  lingering()->since = lingering()->progressAt = std::chrono::steady_clock::now();
+  lingering()->unsent = unsentBytes(fd);
+  lingering()->peerFinished = read_.peerEnded;
   if (accepted_) {
     if (auto owner = accepted_->owner.lock()) {
       owner->lingerStarted();
-      linger_->owner = owner;
+      lingering()->owner = owner;
     }
   }
   lingerRead();
@@ -65,16 +65,16 @@ void SocketImpl::lingerThenClose() {
 
 void SocketImpl::lingerRead() {
   const int fd = nativeHandle();
-  if (fd < 0 || linger_->peerFinished) return;
+  if (fd < 0 || lingering()->peerFinished) return;
   for (int i = 0; i < kMaxLingerReads; ++i) {
     const IoResult r = receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
     if (r.step == IoStep::Progress) {
-      linger_->discardedInput = true;
+      lingering()->discardedInput = true;
       continue;
     }
     if (r.step == IoStep::WaitRead) {
       // What crossed our FIN is lost: say so as soon as our own bytes are safe with the peer.
-      if (linger_->discardedInput && unsentBytes(fd) == 0) {
+      if (lingering()->discardedInput && unsentBytes(fd) == 0) {
         closeDescriptor(true);
         return;
       }
@@ -84,7 +84,7 @@ void SocketImpl::lingerRead() {
       closeDescriptor();
       return;
     }
-    linger_->peerFinished = true;  // its FIN: from here on only our send queue matters
+    lingering()->peerFinished = true;  // its FIN: from here on only our send queue matters
     lingerDone();
     return;
   }
@@ -105,22 +105,22 @@ void SocketImpl::lingerTick() {
   if (fd < 0) return;
   const int unsent = unsentBytes(fd);
   const auto now = std::chrono::steady_clock::now();
-  if (unsent < linger_->unsent) linger_->progressAt = now;
-  linger_->unsent = unsent;
-  if (unsent == 0 && (linger_->peerFinished || linger_->discardedInput)) {
-    closeDescriptor(linger_->discardedInput);
+  if (unsent < lingering()->unsent) lingering()->progressAt = now;
+  lingering()->unsent = unsent;
+  if (unsent == 0 && (lingering()->peerFinished || lingering()->discardedInput)) {
+    closeDescriptor(lingering()->discardedInput);
     return;
   }
-  if (now - linger_->progressAt >= kLingerTimeout) {
-    closeDescriptor(unsent > 0 || linger_->discardedInput);
+  if (now - lingering()->progressAt >= kLingerTimeout) {
+    closeDescriptor(unsent > 0 || lingering()->discardedInput);
     return;
   }
-  if (now - linger_->since >= kMaxLinger) {  // still reading, but too slowly to wait for
-    closeDescriptor(unsent > 0 || linger_->discardedInput);
+  if (now - lingering()->since >= kMaxLinger) {  // still reading, but too slowly to wait for
+    closeDescriptor(unsent > 0 || lingering()->discardedInput);
     return;
   }
-  linger_->tick.expires_after(kLingerPoll);
-  linger_->tick.async_wait([self = shared_from_this()](const std::error_code& ec) {
+  lingering()->tick.expires_after(kLingerPoll);
+  lingering()->tick.async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->lingerTick();
   });
 }
@@ -128,7 +128,7 @@ void SocketImpl::lingerTick() {
 void SocketImpl::lingerDone() {
   const int fd = nativeHandle();
   if (fd < 0 || unsentBytes(fd) > 0) return;  // the tick closes once it is taken
-  closeDescriptor(linger_->discardedInput);
+  closeDescriptor(lingering()->discardedInput);
 }
 
 }  // namespace tcpsocket::detail

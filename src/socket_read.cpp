@@ -30,7 +30,7 @@ void SocketImpl::readReady() {
     // asked for STARTTLS (what arrives now belongs to the handshake, and is never delivered as
     // plaintext).
     if (state_ != ReadyState::Open || read_.suspendCount > 0 || read_.peerEnded || write_.failed ||
-        securing_) {
+        securing()) {
       return;
     }
     std::uint8_t* buffer = loop()->readBuffer();

@@ -22,30 +22,33 @@ void SocketImpl::upgradeToSecure() {
   if (state_ != ReadyState::Open) throw InvalidStateError(needsOpen("upgradeToSecure()", state_));
   if (ssl()) return;
   if (write_.fin != OurFin::None) throw InvalidStateError("upgradeToSecure() after halfClose()");
-  if (!tlsContext_) {
+  if (!tlsContext()) {
     if (accepted_) {
       throw NotSupportedError(
           "upgradeToSecure() on an accepted socket needs the server's tls.certificateChain and "
           "tls.privateKey");
     }
-    tlsContext_ = TlsContext::forClient(TlsOptions{});
+    extras().tlsContext = TlsContext::forClient(TlsOptions{});
   }
-  securing_ = std::make_unique<Securing>(loop()->io(), write_.queue.bytes());
-  if (securing_->plaintextLeft == 0) {
+  Securing& securing =
+      *(extras().securing = std::make_unique<Securing>(loop()->io(), write_.queue.bytes()));
+  if (securing.plaintextLeft == 0) {
     // Posted: a handshake failure must not fire inside this call.
     asio::post(loop()->io(), [self = shared_from_this()] { self->startHandshake(); });
   }  // else the writer starts it once the queued plaintext is out (plaintextSent)
 }
 
 std::uint64_t SocketImpl::writableNow() const noexcept {
-  if (!securing_) return UINT64_MAX;
-  return securing_->handshaking ? 0 : securing_->plaintextLeft;
+  const Securing* securing = this->securing();
+  if (securing == nullptr) return UINT64_MAX;
+  return securing->handshaking ? 0 : securing->plaintextLeft;
 }
 
 bool SocketImpl::plaintextSent(std::size_t written) {
-  if (!securing_ || securing_->handshaking) return false;
-  securing_->plaintextLeft -= written;
-  if (securing_->plaintextLeft > 0) return false;
+  Securing* securing = this->securing();
+  if (securing == nullptr || securing->handshaking) return false;
+  securing->plaintextLeft -= written;
+  if (securing->plaintextLeft > 0) return false;
   if (state_ == ReadyState::Closing && write_.queue.empty()) {
     queueEmptied();  // closed with nothing sent after the upgrade: no handshake needed
   } else {
@@ -55,14 +58,17 @@ bool SocketImpl::plaintextSent(std::size_t written) {
 }
 
 void SocketImpl::startHandshake() {
-  if (state_ == ReadyState::Closed || !securing_ || securing_->handshaking) return;
+  Securing* securing = this->securing();
+  if (state_ == ReadyState::Closed || securing == nullptr || securing->handshaking) return;
   // Closed before the handshake began, with nothing sent after the upgrade: the close goes on
   // without one.
   if (state_ == ReadyState::Closing && write_.queue.empty()) return;
   try {
     // Only a client checks a name; an accepted socket is the server side.
     const std::string peerName = accepted_ ? std::string() : host();
-    transport_ = std::make_unique<TlsTransport>(tlsContext_, socket_->native_handle(), peerName);
+    auto& secure = extras().secure;
+    secure = std::make_unique<TlsTransport>(tlsContext(), socket_->native_handle(), peerName);
+    transport_ = secure.get();
   } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
     fail(uncheckableName());
     return;
@@ -70,10 +76,10 @@ void SocketImpl::startHandshake() {
     fail(tlsOutOfMemory());
     return;
   }
-  securing_->handshaking = true;
-  securing_->handshakeDeadline.expires_after(tlsContext_->options().handshakeTimeout);
-  securing_->handshakeDeadline.async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec && self->securing_) self->fail(classifyErrno(ETIMEDOUT), true);
+  securing->handshaking = true;
+  securing->handshakeDeadline.expires_after(tlsContext()->options().handshakeTimeout);
+  securing->handshakeDeadline.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec && self->securing()) self->fail(classifyErrno(ETIMEDOUT), true);
   });
   continueHandshake();
 }
@@ -99,7 +105,7 @@ void SocketImpl::continueHandshake() {
 }
 
 void SocketImpl::handshakeDone() {
-  securing_.reset();  // and its deadline
+  extras_->securing.reset();  // and its deadline
   noteActivity();
   if (state_ == ReadyState::Connecting) {
     state_ = ReadyState::Open;
@@ -118,7 +124,7 @@ void SocketImpl::handshakeDone() {
 }
 
 std::string SocketImpl::alpnProtocol() const {
-  return transport_ && !securing_ ? transport_->alpnProtocol() : std::string();
+  return transport_ && !securing() ? transport_->alpnProtocol() : std::string();
 }
 
 }  // namespace tcpsocket::detail

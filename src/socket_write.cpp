@@ -128,7 +128,7 @@ void SocketImpl::scheduleFlushCheck() {
 void SocketImpl::queueEmptied() {
   // A pending handshake comes back here when done; a close with nothing left to encrypt need not
   // wait for it.
-  if (securing_ && !(state_ == ReadyState::Closing && write_.queue.empty())) return;
+  if (securing() && !(state_ == ReadyState::Closing && write_.queue.empty())) return;
   if (write_.owesDrain) {
     write_.owesDrain = false;
     emit(SocketEventType::Drain);
