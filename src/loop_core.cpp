@@ -153,8 +153,16 @@ LoopCore::RunGuard::~RunGuard() {
   core_.runner_.store(std::thread::id(), std::memory_order_relaxed);
 }
 
+// A lookup in flight is work: run() must not return before its answer (and the events it leads
+// to) can arrive. The guard lives in the callback, which runs on the loop thread.
 void LoopCore::resolve(const std::string& host, std::uint16_t port, ResolveCallback done) {
-  resolver_(host, port, std::move(done));
+  auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+      io_.get_executor());
+  resolver_(host, port,
+            [done = std::move(done), work = std::move(work)](std::error_code ec, Endpoints found) {
+              done(ec, std::move(found));
+              work->reset();
+            });
 }
 
 void LoopCore::reportException(std::exception_ptr error) noexcept {

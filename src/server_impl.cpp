@@ -181,6 +181,8 @@ void ServerImpl::resumeBelowTheLimit() noexcept {
 void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()> done,
                        std::chrono::milliseconds quietPeriod) {
   checkThread();
+  // Its loop is gone, and with it every connection: nothing is left to drain or to call back on.
+  if (loop() == nullptr) throw InvalidStateError("drain() on a server whose EventLoop is gone");
   if (done) drainDone_.push_back(std::move(done));
   if (draining_) return;  // the drain under way calls this `done` too
   draining_ = true;

@@ -22,7 +22,7 @@ void SocketImpl::close() {
     asio::post(loop()->io(), [self = shared_from_this()] {
       if (self->state_ != ReadyState::Closing) return;
       self->state_ = ReadyState::Closed;
-      self->closeDescriptor();
+      self->closeDescriptor(self->resetOnClose_);  // abort(): RST, even mid-handshake
       self->emit(SocketEventType::Close);
       self->release();
     });

@@ -66,13 +66,19 @@ void SocketImpl::lingerThenClose() {
 void SocketImpl::lingerRead() {
   const int fd = nativeHandle();
   if (fd < 0 || lingering()->peerFinished) return;
+  // An established TLS session reads through OpenSSL: the peer's close_notify, its answer to ours,
+  // is the end of its stream, not input nobody will read. Mid-handshake, raw bytes are read, as
+  // OpenSSL would go on with the handshake.
+  Transport* reader = securing() == nullptr ? transport_ : nullptr;
   for (int i = 0; i < kMaxLingerReads; ++i) {
-    const IoResult r = receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
+    const IoResult r = reader != nullptr
+                           ? reader->read(loop()->readBuffer(), LoopCore::kReadBufferSize)
+                           : receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
     if (r.step == IoStep::Progress) {
       lingering()->discardedInput = true;
       continue;
     }
-    if (r.step == IoStep::WaitRead) {
+    if (r.step == IoStep::WaitRead || r.step == IoStep::WaitWrite) {
       // What crossed our FIN is lost: say so as soon as our own bytes are safe with the peer.
       if (lingering()->discardedInput && unsentBytes(fd) == 0) {
         closeDescriptor(true);

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -169,6 +170,17 @@ TEST_F(Drain, DrainWithNoConnectionsCompletesOnTheLoop) {
   server.drain(1s, [&] { done = true; });
   EXPECT_FALSE(done);
   ASSERT_TRUE(runUntil(loop, [&] { return done; }));
+}
+
+// Regression (attack on the redesigned core): drain() on a server whose loop was destroyed
+// dereferenced the missing loop.
+TEST(DrainAfterTheLoop, DrainOnAServerWhoseLoopIsGoneThrowsInvalidState) {
+  std::optional<ts::TCPServerSocket> server;
+  {
+    ts::EventLoop loop;
+    server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  }
+  EXPECT_THROW(server->drain(std::chrono::seconds(1), [] {}), ts::InvalidStateError);
 }
 
 }  // namespace

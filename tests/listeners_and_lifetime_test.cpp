@@ -268,5 +268,17 @@ TEST_F(ListenersAndLifetime, ManyShortConnectionsLeakNoDescriptors) {
       << "open fds: " << openFdCount() << " baseline: " << baseline;
 }
 
+// Regression (attack on the redesigned core): run() returned at once while a name lookup was in
+// flight, with the socket still "connecting" and its events not yet fired.
+TEST_F(ListenersAndLifetime, RunWaitsForANameLookup) {
+  RawListener listener;
+  auto socket = ts::TCPSocket::open(loop, "localhost", listener.port());
+  Recorder events(socket);
+  socket.addEventListener(ts::SocketEventType::Open,
+                          [](const ts::TCPSocketEvent& e) { e.target.abort(); });
+  loop.run();  // returns once the socket has closed: nothing else is left on the loop
+  EXPECT_EQ(events.events, (std::vector<std::string>{"open", "close"}));
+}
+
 }  // namespace
 }  // namespace test

@@ -175,6 +175,7 @@ TEST_F(StartTls, ClosingTheServerResetsClientsStillInTheirHandshake) {
         return silent.eof() || silent.failed();
       },
       5s));
+  EXPECT_TRUE(silent.failed()) << "the peer saw a FIN, not a reset";
 }
 
 // Regression: the idle timer fired during a handshake and was never armed again.

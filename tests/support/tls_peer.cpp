@@ -16,6 +16,7 @@ struct TlsPeer::State {
   SSL* ssl = nullptr;
   std::string outgoing;
   bool finWanted = false;
+  bool withFin = true;  // false: close_notify alone, the TCP connection left open
   bool finSent = false;
 
   ~State() {
@@ -81,7 +82,7 @@ void TlsPeer::pump() {
   }
   if (s.finWanted && !s.finSent && s.outgoing.empty()) {
     SSL_shutdown(s.ssl);  // close_notify; the FIN follows whether or not it went out whole
-    ::shutdown(s.fd, SHUT_WR);
+    if (s.withFin) ::shutdown(s.fd, SHUT_WR);
     s.finSent = true;
   }
   char buffer[65536];
@@ -108,7 +109,10 @@ void TlsPeer::pump() {
 
 void TlsPeer::write(const std::string& data) { state_->outgoing += data; }
 
-void TlsPeer::shutdownWrite() { state_->finWanted = true; }
+void TlsPeer::shutdownWrite(bool withFin) {
+  state_->finWanted = true;
+  state_->withFin = withFin;
+}
 
 void TlsPeer::truncateMidRecord(const std::string& data) {
   State& s = *state_;
@@ -127,6 +131,13 @@ void TlsPeer::reset() {
   linger l{1, 0};
   ::setsockopt(state_->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   state_.reset();
+}
+
+int TlsPeer::pendingError() const {
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (!state_ || ::getsockopt(state_->fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return -1;
+  return error;
 }
 
 }  // namespace test

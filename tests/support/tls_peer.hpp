@@ -21,14 +21,16 @@ class TlsPeer {
   void pump();
   /// Queues `data` (written by pump()).
   void write(const std::string& data);
-  /// close_notify, then FIN, once everything queued is written.
-  void shutdownWrite();
+  /// close_notify, then FIN (unless `withFin` is false), once everything queued is written.
+  void shutdownWrite(bool withFin = true);
   /// Closes with RST.
   void reset();
   /// Sends the first half of one TLS record carrying `data`, then FIN: a stream cut mid-record.
   void truncateMidRecord(const std::string& data);
 
   bool handshakeDone() const;
+  /// The error pending on the descriptor (SO_ERROR): ECONNRESET once a reset arrived, else 0.
+  int pendingError() const;
   const std::string& received() const { return received_; }
   bool eof() const { return eof_; }
   bool failed() const { return failed_; }
