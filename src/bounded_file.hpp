@@ -14,6 +14,7 @@ inline constexpr std::size_t kMaxInputFileBytes = std::size_t{1} << 20;
 struct BoundedFile {
   std::string text;     ///< the whole file, when `failure` is empty
   std::string failure;  ///< "PATH: is a directory", "PATH: is larger than 1 MiB", ...
+  int error = 0;        ///< the errno when a system call failed (ENOENT, EMFILE...), else 0
 };
 
 /// Reads `path` whole if it is a regular file of at most `maxBytes`; never blocks on a FIFO or a

@@ -29,7 +29,11 @@ asio::const_buffer bytesOf(const std::string& text) {
 std::string readPemFile(const std::string& path, const std::string& setting) {
   BoundedFile file = readBoundedFile(path);
   if (!file.failure.empty()) {
-    throw TlsConfigurationError("cannot load " + setting + ": " + file.failure);
+    // The errno tells a missing file from a shortage of descriptors, which is no mistake in
+    // the configuration and may pass.
+    const std::error_code cause =
+        file.error != 0 ? std::error_code(file.error, std::system_category()) : std::error_code();
+    throw TlsConfigurationError("cannot load " + setting + ": " + file.failure, cause);
   }
   return std::move(file.text);
 }

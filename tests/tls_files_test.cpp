@@ -108,5 +108,26 @@ TEST_F(TlsFiles, FilesLargerThanOneMebibyteAreRefused) {
               dir + "/bigca.pem", "is larger than 1 MiB");
 }
 
+// A file that cannot be opened carries the errno, so that a missing file can be told from a
+// passing shortage of descriptors (found by the attack on the redesigned core).
+TEST_F(TlsFiles, AFileThatCannotBeOpenedCarriesTheErrno) {
+  auto options = tlsClient(true, ts::BinaryType::ArrayBuffer);
+  options.tls.trustedCertificates = {dir + "/missing.pem", ""};
+  try {
+    ts::TCPSocket::open(loop, "127.0.0.1", 1, options).closeImmediately();
+    FAIL() << "a missing CA file was accepted";
+  } catch (const ts::TlsConfigurationError& e) {
+    EXPECT_EQ(e.cause(), std::errc::no_such_file_or_directory) << e.what();
+  }
+  // A file refused for what it is, not for a failed system call, has no cause.
+  options.tls.trustedCertificates = {dir, ""};
+  try {
+    ts::TCPSocket::open(loop, "127.0.0.1", 1, options).closeImmediately();
+    FAIL() << "a directory was accepted as a CA file";
+  } catch (const ts::TlsConfigurationError& e) {
+    EXPECT_FALSE(e.cause()) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace test
