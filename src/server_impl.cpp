@@ -74,11 +74,12 @@ bool ServerImpl::mayAccept() noexcept {
 }
 
 void ServerImpl::connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer) {
-  if (maxPerAddress_ > 0 && refusedByAddressLimit(fd, unmapped(peer.address()))) return;
+  const asio::ip::address address = unmapped(peer.address());  // cheap: no text is made
+  if (maxPerAddress_ > 0 && refusedByAddressLimit(fd, address)) return;
   auto impl = SocketImpl::adopt(*loop(), fd, peer, accepted_);
   if (!impl) return;
   connections_.insert(impl.get());
-  if (maxPerAddress_ > 0) ++perAddress_[unmapped(peer.address())];
+  if (maxPerAddress_ > 0) ++perAddress_[address];
   if (accepted_->secure) {
     handshaking_.insert(impl.get());  // handed out by connectionSecured()
   } else {

@@ -84,7 +84,7 @@ void Connector::tryAddress(std::shared_ptr<Endpoints> endpoints, std::size_t ind
       if (result) {
         c->tryAddress(endpoints, index + 1, result);
       } else {
-        self->connected(std::move(*c->attempt_));  // destroys *c
+        self->connected(std::move(*c->attempt_), (*endpoints)[index].address());  // destroys *c
       }
     });
     return;

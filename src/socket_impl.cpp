@@ -99,12 +99,11 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
   return s;
 }
 
-void SocketImpl::connected(asio::ip::tcp::socket socket) {
+void SocketImpl::connected(asio::ip::tcp::socket socket, const asio::ip::address& peer) {
   extras_->connector.reset();
   trimExtras();
   socket_.emplace(std::move(socket));
-  std::error_code ignored;
-  peer_ = socket_->remote_endpoint(ignored).address();
+  peer_ = peer;
   plain_ = PlainTransport(socket_->native_handle());
   transport_ = &plain_;
   beginOpen();

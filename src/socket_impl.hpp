@@ -132,7 +132,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   friend class Connector;
 
   // Birth (socket_impl.cpp).
-  void connected(asio::ip::tcp::socket socket);
+  void connected(asio::ip::tcp::socket socket, const asio::ip::address& peer);
   void beginOpen();
   /// options_, or the defaults when it is null.
   const ConnectionOptions& settings() const noexcept;

@@ -49,14 +49,14 @@ void SocketImpl::lingerThenClose() {
   std::error_code ignored;
   socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
   if (auto* timer = idleTimer()) timer->cancel();
-  extras().linger = std::make_unique<Lingering>(loop()->io());
-  lingering()->since = lingering()->progressAt = std::chrono::steady_clock::now();
-  lingering()->unsent = unsentBytes(fd);
-  lingering()->peerFinished = read_.peerEnded;
+  Lingering& linger = *(extras().linger = std::make_unique<Lingering>(loop()->io()));
+  linger.since = linger.progressAt = std::chrono::steady_clock::now();
+  linger.unsent = unsentBytes(fd);
+  linger.peerFinished = read_.peerEnded;
   if (accepted_) {
     if (auto owner = accepted_->owner.lock()) {
       owner->lingerStarted();
-      lingering()->owner = owner;
+      linger.owner = owner;
     }
   }
   lingerRead();
@@ -66,6 +66,7 @@ void SocketImpl::lingerThenClose() {
 void SocketImpl::lingerRead() {
   const int fd = nativeHandle();
   if (fd < 0 || lingering()->peerFinished) return;
+  Lingering& linger = *lingering();
   // An established TLS session reads through OpenSSL: the peer's close_notify, its answer to ours,
   // is the end of its stream, not input nobody will read. Mid-handshake, raw bytes are read, as
   // OpenSSL would go on with the handshake.
@@ -75,12 +76,12 @@ void SocketImpl::lingerRead() {
                            ? reader->read(loop()->readBuffer(), LoopCore::kReadBufferSize)
                            : receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
     if (r.step == IoStep::Progress) {
-      lingering()->discardedInput = true;
+      linger.discardedInput = true;
       continue;
     }
     if (r.step == IoStep::WaitRead || r.step == IoStep::WaitWrite) {
       // What crossed our FIN is lost: say so as soon as our own bytes are safe with the peer.
-      if (lingering()->discardedInput && unsentBytes(fd) == 0) {
+      if (linger.discardedInput && unsentBytes(fd) == 0) {
         closeDescriptor(true);
         return;
       }
@@ -90,7 +91,7 @@ void SocketImpl::lingerRead() {
       closeDescriptor();
       return;
     }
-    lingering()->peerFinished = true;  // its FIN: from here on only our send queue matters
+    linger.peerFinished = true;  // its FIN: from here on only our send queue matters
     lingerDone();
     return;
   }
@@ -109,24 +110,25 @@ void SocketImpl::lingerRead() {
 void SocketImpl::lingerTick() {
   const int fd = nativeHandle();
   if (fd < 0) return;
+  Lingering& linger = *lingering();
   const int unsent = unsentBytes(fd);
   const auto now = std::chrono::steady_clock::now();
-  if (unsent < lingering()->unsent) lingering()->progressAt = now;
-  lingering()->unsent = unsent;
-  if (unsent == 0 && (lingering()->peerFinished || lingering()->discardedInput)) {
-    closeDescriptor(lingering()->discardedInput);
+  if (unsent < linger.unsent) linger.progressAt = now;
+  linger.unsent = unsent;
+  if (unsent == 0 && (linger.peerFinished || linger.discardedInput)) {
+    closeDescriptor(linger.discardedInput);
     return;
   }
-  if (now - lingering()->progressAt >= kLingerTimeout) {
-    closeDescriptor(unsent > 0 || lingering()->discardedInput);
+  if (now - linger.progressAt >= kLingerTimeout) {
+    closeDescriptor(unsent > 0 || linger.discardedInput);
     return;
   }
-  if (now - lingering()->since >= kMaxLinger) {  // still reading, but too slowly to wait for
-    closeDescriptor(unsent > 0 || lingering()->discardedInput);
+  if (now - linger.since >= kMaxLinger) {  // still reading, but too slowly to wait for
+    closeDescriptor(unsent > 0 || linger.discardedInput);
     return;
   }
-  lingering()->tick.expires_after(kLingerPoll);
-  lingering()->tick.async_wait([self = shared_from_this()](const std::error_code& ec) {
+  linger.tick.expires_after(kLingerPoll);
+  linger.tick.async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->lingerTick();
   });
 }
