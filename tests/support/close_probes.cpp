@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -43,14 +44,19 @@ int socketsOnPort(std::uint16_t port, const std::string& state) {
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);
-  int count = 0;
+  // The kernel fills the listing a chunk at a time, not as one snapshot: a socket whose state
+  // changes between two chunks can be listed twice (seen: 11 rows for 4 LAST_ACK sockets), so
+  // each connection counts once.
+  std::set<std::string> peers;
   while (std::getline(table, line)) {
     std::istringstream fields(line);
     std::string slot, local, remote, st;
     fields >> slot >> local >> remote >> st;
-    if (std::stoi(local.substr(local.find(':') + 1), nullptr, 16) == port && st == state) ++count;
+    if (std::stoi(local.substr(local.find(':') + 1), nullptr, 16) == port && st == state) {
+      peers.insert(remote);
+    }
   }
-  return count;
+  return static_cast<int>(peers.size());
 }
 
 int awaitReset(ts::EventLoop& loop, int fd) {
