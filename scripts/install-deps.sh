@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tcpsocket needs to build and test. Idempotent: installs only
 # what is missing, and runs apt-get update only when something is.
+#   install-deps.sh           what building and testing need
+#   install-deps.sh --bench   and the benchmark's peers and charts (scripts/bench.sh)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux procps
   nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev openssl ca-certificates liburing-dev
   postfix dovecot-imapd dovecot-lmtpd curl)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(libuv1-dev stunnel4 python3-matplotlib pkg-config)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
