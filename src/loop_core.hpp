@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "host_link.hpp"
+#include "readiness.hpp"
 #include "resolver_thread.hpp"
 
 namespace tcpsocket {
@@ -63,12 +64,16 @@ using Resolver = std::function<void(const std::string& host, std::uint16_t port,
 
 class LoopCore {
  public:
-  static constexpr std::size_t kReadBufferSize = 64 * 1024;
+  // One per loop, shared by its sockets: an idle socket holds no read buffer. 256 KiB, not 64:
+  // a bulk sender is drained in a quarter of the calls (docs/benchmarks.md, bulk CPU per GB).
+  static constexpr std::size_t kReadBufferSize = 256 * 1024;
 
   LoopCore();
   ~LoopCore();
 
   asio::io_context& io() noexcept { return io_; }
+  /// Where the loop's connected sockets learn of readiness (readiness.hpp).
+  ReadinessSet& readiness() noexcept { return readiness_; }
 
   /// Throws WrongThreadError if another thread is running this loop. Every socket call starts
   /// here, which is also how a hosted loop learns that a call made between two runs queued work.
@@ -121,6 +126,7 @@ class LoopCore {
   LoopMember* takeFirstMember() noexcept;
 
   asio::io_context io_{1};
+  ReadinessSet readiness_{io_};  // after io_: gone before it
   std::atomic<std::thread::id> runner_{};
   std::unique_ptr<HostLink> hostLink_;
   struct WorkHold;

@@ -48,10 +48,7 @@ void SocketImpl::closeImmediately() {
     });
     return;
   }
-  if (write_.armed) {
-    std::error_code ignored;
-    socket_->cancel(ignored);  // its completion continues the close (see waitWritable)
-  }
+  if (write_.armed) cancelWaits();  // the write wait's end continues the close
   if (state_ == ReadyState::Open) {
     close();
   } else if (!write_.armed) {
@@ -112,10 +109,12 @@ void SocketImpl::closeDescriptor(bool reset) noexcept {
   if (extras_) extras_->connector.reset();
   if (auto* timer = idleTimer()) timer->cancel();
   if (auto* s = securing()) s->handshakeDeadline.cancel();
-  if (socket_ && socket_->is_open()) {
-    if (reset) resetOnClose(socket_->native_handle());  // RST instead of FIN
-    std::error_code ignored;
-    socket_->close(ignored);
+  if (fd_ >= 0) {
+    cancelWaits();
+    if (LoopCore* core = loop()) core->readiness().remove(ready_.token);
+    if (reset) resetOnClose(fd_);  // RST instead of FIN
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 

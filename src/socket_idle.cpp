@@ -25,7 +25,7 @@ bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
   if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
   // Nothing the kernel holds for us unread (a suspended socket), and nothing it holds for the peer
   // unacknowledged: a FIN behind such bytes would leave them orphaned in the kernel.
-  const int fd = socket_->native_handle();
+  const int fd = fd_;
   return unreadBytes(fd) == 0 && unsentBytes(fd) == 0;
 }
 

@@ -23,15 +23,22 @@ std::string needsOpen(std::string_view call, ReadyState state) {
 SocketImpl::SocketImpl(Private, LoopCore& loop, BinaryType binaryType, ReadyState state)
     : LoopMember(loop), state_(state), binaryType_(binaryType) {}
 
-SocketImpl::~SocketImpl() = default;
+// A socket is normally closed (closeDescriptor) or abandoned before it goes; this catches the
+// rest. Its slot in the loop's ReadinessSet is not given back: this may run on any thread.
+SocketImpl::~SocketImpl() {
+  if (fd_ < 0) return;
+  if (LoopCore* core = loop()) {
+    setWaiters(ReadWaiter::None, false);
+    core->readiness().remove(ready_.token);
+  }
+  ::close(fd_);
+}
 
 void SocketImpl::checkThread() const {
   if (LoopCore* core = loop()) core->checkThread();
 }
 
-int SocketImpl::nativeHandle() noexcept {
-  return socket_ && socket_->is_open() ? socket_->native_handle() : -1;
-}
+int SocketImpl::nativeHandle() noexcept { return fd_; }
 
 const std::string& SocketImpl::host() const {
   // Accepted sockets know only the address; its text is made for those who ask.
@@ -102,9 +109,19 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
 void SocketImpl::connected(asio::ip::tcp::socket socket, const asio::ip::address& peer) {
   extras_->connector.reset();
   trimExtras();
-  socket_.emplace(std::move(socket));
+  std::error_code ec;
+  const int fd = socket.release(ec);  // from Asio's reactor into the loop's ReadinessSet
+  if (ec) {
+    fail(classifyError(ec));
+    return;
+  }
+  if (ec = registerDescriptor(fd); ec) {
+    ::close(fd);
+    fail(classifyError(ec));
+    return;
+  }
   peer_ = peer;
-  plain_ = PlainTransport(socket_->native_handle());
+  plain_ = PlainTransport(fd);
   transport_ = &plain_;
   beginOpen();
   becomeOpen();
@@ -116,12 +133,8 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
   const bool secure = settings->secure;
   auto s = std::make_shared<SocketImpl>(Private{}, loop, settings->binaryType,
                                         secure ? ReadyState::Connecting : ReadyState::Open);
-  std::error_code ec;
-  s->socket_.emplace(loop.io());
-  s->socket_->assign(peer.protocol(), fd, ec);
-  if (ec) {
+  if (s->registerDescriptor(fd)) {
     ::close(fd);
-    s->socket_.reset();
     s->state_ = ReadyState::Closed;
     return nullptr;
   }
@@ -144,7 +157,7 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
 
 // What every socket does once its connection is up, connected or accepted.
 void SocketImpl::beginOpen() {
-  applyConnectionOptions(socket_->native_handle(), settings());
+  applyConnectionOptions(fd_, settings());
   if (settings().idleTimeout.count() > 0) {
     noteActivity();
     startIdleTimer(settings().idleTimeout);
@@ -168,28 +181,87 @@ void SocketImpl::becomeOpen() {
 // Readiness: one wait per direction, whichever part is blocked on it. A TLS transport may need
 // to write before it can read on, or the other way round, so each direction wakes both sides.
 
+std::error_code SocketImpl::registerDescriptor(int fd) {
+  if (std::error_code ec = loop()->readiness().add(fd, *this, ready_.token)) return ec;
+  fd_ = fd;
+  return {};
+}
+
+void SocketImpl::setWaiters(ReadWaiter reader, bool writer) {
+  const bool was = ready_.reader != ReadWaiter::None || ready_.writer;
+  const bool now = reader != ReadWaiter::None || writer;
+  ready_.reader = reader;
+  ready_.writer = writer;
+  if (was == now) return;
+  if (LoopCore* core = loop()) {
+    if (now) {
+      core->readiness().waiterAdded();
+    } else {
+      core->readiness().waiterRemoved();
+    }
+  }
+}
+
+void SocketImpl::descriptorReady(bool readable, bool writable, bool hangup) noexcept {
+  if (hangup) ready_.hangup = true;
+  try {
+    auto self = shared_from_this();  // a part may close and drop the last reference
+    if (writable) {
+      if (ready_.writer) {
+        setWaiters(ready_.reader, false);
+        write_.armed = false;
+        onWritable();
+      }
+    }
+    if (readable && fd_ >= 0) {
+      const ReadWaiter waiter = ready_.reader;
+      setWaiters(ReadWaiter::None, ready_.writer);
+      if (waiter == ReadWaiter::Reader) {
+        read_.armed = false;
+        onReadable();
+      } else if (waiter == ReadWaiter::Linger) {
+        lingerRead();
+      }
+    }
+  } catch (...) {
+    reportCurrentException();
+  }
+}
+
 void SocketImpl::waitReadable() {
   if (read_.armed) return;
   read_.armed = true;
-  socket_->async_wait(asio::socket_base::wait_read,
-                      [self = shared_from_this()](const std::error_code& ec) {
-                        self->read_.armed = false;
-                        if (ec != asio::error::operation_aborted) self->onReadable();
-                      });
+  setWaiters(ReadWaiter::Reader, ready_.writer);
 }
 
 void SocketImpl::waitWritable() {
   write_.armed = true;
-  socket_->async_wait(asio::socket_base::wait_write,
-                      [self = shared_from_this()](const std::error_code& ec) {
-                        self->write_.armed = false;
-                        if (ec == asio::error::operation_aborted) {
-                          // closeImmediately() cancelled us: the close it started continues here.
-                          if (self->state_ == ReadyState::Closing) self->scheduleFlushCheck();
-                          return;
-                        }
-                        self->onWritable();
-                      });
+  setWaiters(ready_.reader, true);
+}
+
+void SocketImpl::cancelWaits() noexcept {
+  const bool reader = ready_.reader == ReadWaiter::Reader;
+  const bool writer = ready_.writer;
+  if (reader || writer || ready_.reader != ReadWaiter::None) {
+    ready_.reader = ReadWaiter::None;
+    ready_.writer = false;
+    if (LoopCore* core = loop()) core->readiness().waiterRemoved();
+  }
+  try {
+    if (reader) {
+      asio::post(loop()->io(), [self = shared_from_this()] { self->read_.armed = false; });
+    }
+    if (writer) {
+      asio::post(loop()->io(), [self = shared_from_this()] {
+        self->write_.armed = false;
+        // closeImmediately() cancelled us: the close it started continues here.
+        if (self->state_ == ReadyState::Closing) self->scheduleFlushCheck();
+      });
+    }
+  } catch (...) {  // out of memory: no later call to wait for
+    if (reader) read_.armed = false;
+    if (writer) write_.armed = false;
+  }
 }
 
 void SocketImpl::onReadable() {
@@ -254,15 +326,15 @@ void SocketImpl::release() {
 // taken (the kernel would keep them as an orphan).
 void SocketImpl::abandon() noexcept {
   detach();
-  if (socket_ && socket_->is_open()) {
-    const int fd = socket_->native_handle();
-    if (state_ != ReadyState::Closed || unsentBytes(fd) > 0) resetOnClose(fd);
+  if (fd_ >= 0) {
+    if (state_ != ReadyState::Closed || unsentBytes(fd_) > 0) resetOnClose(fd_);
+    ::close(fd_);  // the ReadinessSet goes with the loop: no slot to give back
+    fd_ = -1;
   }
   state_ = ReadyState::Closed;
   write_.queue.clear();
   transport_ = nullptr;
   extras_.reset();
-  socket_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line
 }

@@ -72,7 +72,9 @@ struct AcceptedSettings {
   std::shared_ptr<const SocketHandlers> handlers;  // may be null
 };
 
-class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public LoopMember {
+class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
+                         public LoopMember,
+                         private ReadinessSet::Client {
   struct Private {};  // make_shared needs a public constructor; this keeps it internal
 
  public:
@@ -138,11 +140,22 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
   const ConnectionOptions& settings() const noexcept;
   /// "open" is due, now or once the handshake is done.
   void becomeOpen();
-  // Readiness of the descriptor goes to every part waiting for it.
+  // Readiness of the descriptor goes to every part waiting for it. The descriptor is registered
+  // once with the loop's ReadinessSet (edge-triggered: a wait follows a refusal, see
+  // readiness.hpp); a wait is a flag.
+  std::error_code registerDescriptor(int fd);
+  void descriptorReady(bool readable, bool writable, bool hangup) noexcept override;
+
   void waitReadable();
   void waitWritable();
+  /// What Asio's cancel() did: waits end (their parts are told by a posted call), edges stay.
+  void cancelWaits() noexcept;
   void onReadable();
   void onWritable();
+  /// Who waits for the descriptor's readiness.
+  enum class ReadWaiter : std::uint8_t { None, Reader, Linger };
+  /// Who waits now; the loop's ReadinessSet counts waiting sockets as work.
+  void setWaiters(ReadWaiter reader, bool writer);
 
   // The read side (socket_read.cpp). Reads until a wait, then waits for readiness; anything else
   // that stops it (the per-wakeup budget, suspend) must restart with a read, because readiness
@@ -209,7 +222,16 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>, public
     OurFin fin = OurFin::None;
   };
 
-  std::optional<asio::ip::tcp::socket> socket_;
+  struct Readiness {
+    ReadinessSet::Token token;
+    ReadWaiter reader = ReadWaiter::None;
+    bool writer = false;
+    bool hangup = false;  // the peer's FIN (or an error) is in: a short read does not wait
+  };
+  void waitForLingerRead();
+
+  int fd_ = -1;
+  Readiness ready_;
   struct Extras;
   /// The out-of-line state, made on first use.
   Extras& extras();

@@ -46,8 +46,7 @@ void SocketImpl::lingerThenClose() {
   const int fd = nativeHandle();
   if (fd < 0) return;
   transport_->shutdownWrite();  // TLS: close_notify first
-  std::error_code ignored;
-  socket_->cancel(ignored);  // waits of the open socket; from here on only the linger's wait
+  cancelWaits();                // waits of the open socket; from here on only the linger's wait
   if (auto* timer = idleTimer()) timer->cancel();
   Lingering& linger = *(extras().linger = std::make_unique<Lingering>(loop()->io()));
   linger.since = linger.progressAt = std::chrono::steady_clock::now();
@@ -100,11 +99,10 @@ void SocketImpl::lingerRead() {
     asio::post(loop()->io(), [self = shared_from_this()] { self->lingerRead(); });
     return;
   }
-  socket_->async_wait(asio::socket_base::wait_read,
-                      [self = shared_from_this()](const std::error_code& ec) {
-                        if (!ec) self->lingerRead();
-                      });
+  waitForLingerRead();
 }
+
+void SocketImpl::waitForLingerRead() { setWaiters(ReadWaiter::Linger, ready_.writer); }
 
 // Polled while lingering: nothing signals that the peer has acknowledged our last bytes.
 void SocketImpl::lingerTick() {

@@ -58,8 +58,9 @@ void SocketImpl::readReady() {
     } else {
       emit(SocketEventType::Data, ArrayBuffer(buffer, r.bytes));
     }
-    // A short read emptied the kernel's queue: the next arrival raises a fresh edge.
-    if (!transport_->holdsReadAhead() && r.bytes < LoopCore::kReadBufferSize) {
+    // A short read emptied the kernel's queue: the next arrival raises a fresh edge. Not the FIN
+    // that came with these bytes (readiness.hpp): then read on to it.
+    if (!transport_->holdsReadAhead() && r.bytes < LoopCore::kReadBufferSize && !ready_.hangup) {
       if (state_ == ReadyState::Open && read_.suspendCount == 0) waitReadable();
       return;
     }

@@ -67,7 +67,7 @@ void SocketImpl::startHandshake() {
     // Only a client checks a name; an accepted socket is the server side.
     const std::string peerName = accepted_ ? std::string() : host();
     auto& secure = extras().secure;
-    secure = std::make_unique<TlsTransport>(tlsContext(), socket_->native_handle(), peerName);
+    secure = std::make_unique<TlsTransport>(tlsContext(), fd_, peerName);
     transport_ = secure.get();
   } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
     fail(uncheckableName());
