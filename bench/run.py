@@ -37,6 +37,7 @@ URING = os.path.join(ROOT, "build", "uring", "tools", "tcpsocket", "tcpsocket")
 if os.path.exists(URING):
     SERVERS["tcpsocket io_uring"] = [URING, "listen", "--mode", "echo"]
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
+EXTRA = []  # names given with --server
 # name: (loadgen args, unit, how to turn (result, cpu seconds) into the server CPU figure)
 SCENARIOS = {
     "ping-pong 64 B, 50 conns": (["pingpong", "--conns", "50", "--size", "64"], "µs CPU/msg"),
@@ -117,6 +118,7 @@ def main():
     for extra in args.server:
         name, path = extra.split("=", 1)
         SERVERS[name] = [path, "listen", "--mode", "echo"]
+        EXTRA.append(name)
     for name, command in SERVERS.items():
         if command[0] != "node" and not os.path.exists(command[0]):
             sys.exit("bench/run.py: %s is not built (%s); scripts/bench.sh installs what it needs and builds it"
@@ -187,7 +189,8 @@ def write_report(args, names, results, idle):
              "`bench/libuv_echo` (idiomatic libuv %s), `bench/node/net_echo.js` (Node %s `net`, `socket.pipe(socket)`), "
              "`tcpsocket listen --mode echo` (this project, default optimised build)%s." % (
                  _libuv_version(), _node_version(),
-                 "; `tcpsocket io_uring`: the same on Asio's io_uring backend (preset `uring`)" if uring else ""),
+                 ("; `tcpsocket io_uring`: the same on Asio's io_uring backend (preset `uring`)" if uring else "")
+                 + "".join("; `%s`: another build of the same CLI, given with `--server`" % n for n in EXTRA)),
              "", "![one panel per figure](benchmarks.svg)", "",
              "## Server CPU per unit of work (lower is better)", "",
              "| scenario | unit | " + " | ".join(names) + " | tcpsocket / raw epoll |",
