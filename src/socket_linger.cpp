@@ -10,7 +10,10 @@
 // end would tell it that it was answered). A reset sent once our queue is empty destroys nothing
 // the peer has received.
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <asio/post.hpp>
 
@@ -41,6 +44,17 @@ int kernelQueued(int fd, unsigned long request) noexcept {
 
 int unreadBytes(int fd) noexcept { return kernelQueued(fd, FIONREAD); }
 int unsentBytes(int fd) noexcept { return kernelQueued(fd, SIOCOUTQ); }
+
+namespace {
+// The peer reset the connection (or it died otherwise): the kernel has dropped our bytes, but
+// SIOCOUTQ still counts what was never acknowledged, our FIN included.
+bool connectionGone(int fd) noexcept {
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) == 0 &&
+         info.tcpi_state == TCP_CLOSE;
+}
+}  // namespace
 
 void SocketImpl::lingerThenClose() {
   const int fd = nativeHandle();
@@ -113,6 +127,10 @@ void SocketImpl::lingerTick() {
   const auto now = std::chrono::steady_clock::now();
   if (unsent < linger.unsent) linger.progressAt = now;
   linger.unsent = unsent;
+  if (unsent > 0 && connectionGone(fd)) {  // nothing left to deliver, or to reset
+    closeDescriptor();
+    return;
+  }
   if (unsent == 0 && (linger.peerFinished || linger.discardedInput)) {
     closeDescriptor(linger.discardedInput);
     return;

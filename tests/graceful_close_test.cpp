@@ -45,6 +45,31 @@ TEST_F(GracefulClose, AClosedSocketWhosePeerTakesNothingIsResetNotOrphaned) {
   EXPECT_TRUE(peer.failed());
 }
 
+// Regression (issue 14's bench: 19,000 killed clients kept a server's SIGTERM waiting 3.5 s): a
+// socket lingering with unacknowledged bytes after the peer's FIN never noticed the peer's reset,
+// as it no longer reads, and held its descriptor until the linger timeout. It lets go at its next
+// look at the kernel.
+TEST_F(GracefulClose, ALingeringSocketWhosePeerResetsLetsGoBeforeTheLingerTimeout) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  echoWithBackpressure(server);
+  int closes = 0;
+  server.addEventListener(ts::ServerEventType::Connect, [&](const ts::TCPServerSocketEvent& e) {
+    e.socket.onclose([&](const ts::TCPSocketEvent&) { ++closes; });
+  });
+  const int before = openFdCount();
+  RawConn peer = connectSmallWindow(server.localPort());
+  peer.writeAll(std::string(8 * 1024, 'r'));  // an echo the kernel takes whole
+  peer.shutdownWrite();                       // and never reads: our bytes stay unacknowledged
+  ASSERT_TRUE(runUntil(loop, [&] { return closes == 1; }));
+  runFor(loop, 200ms);
+  ASSERT_EQ(openFdCount(), before + 2) << "the test needs the server's socket lingering";
+  peer.reset();
+  // The linger timeout (5 s without progress) would let go too, with a reset of its own.
+  EXPECT_TRUE(runUntil(
+      loop, [&] { return openFdCount() == before; }, 3000ms))
+      << "the lingering socket kept a dead connection's descriptor";
+}
+
 // Regression (attack on issue 12): bytes that crossed our FIN were read and thrown away, and the
 // peer then saw a clean end, as if they had been answered. It is reset instead, once it has
 // everything we sent.
