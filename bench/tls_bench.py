@@ -180,7 +180,8 @@ def measure(server, args):
 
 FIGURES = [("ms_cpu_per_gb", "server CPU per GB echoed, 1 connection (ms)", "CPU per GB echoed", "ms", "lower"),
            ("mb_per_s", "bulk echo throughput, 1 connection (MB/s)", "bulk throughput", "MB/s", "higher"),
-           ("handshakes_per_cpu_s", "handshakes per server CPU-second", "handshakes", "per CPU-second", "higher"),
+           ("handshakes_per_cpu_s", "connections (TLS: full handshakes) per server CPU-second", "new connections",
+            "per CPU-second", "higher"),
            ("kib_per_idle", "server RSS per idle connection (KiB)", "idle connection memory", "KiB", "lower")]
 
 
