@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace tcpsocket::detail {
@@ -32,13 +33,17 @@ class ListenerList {
     for (auto& e : entries_) {
       if (e.id == id && !e.attribute) e.removed = true;
     }
-    std::erase_if(pending_, [id](const Entry& e) { return e.id == id && !e.attribute; });
+    if (pending_) {
+      std::erase_if(*pending_, [id](const Entry& e) { return e.id == id && !e.attribute; });
+    }
     settle();
   }
 
   /// The `on<type> = handler` attribute: replaces in place, removes on nullptr, appends otherwise.
   void setAttribute(int type, Handler handler) {
-    std::erase_if(pending_, [type](const Entry& e) { return e.attribute && e.type == type; });
+    if (pending_) {
+      std::erase_if(*pending_, [type](const Entry& e) { return e.attribute && e.type == type; });
+    }
     for (auto& e : entries_) {
       if (e.attribute && e.type == type && !e.removed) {
         e.removed = true;  // destroyed once no dispatch runs it
@@ -52,7 +57,7 @@ class ListenerList {
 
   void clear() {
     for (auto& e : entries_) e.removed = true;
-    pending_.clear();
+    pending_.reset();
     settle();
   }
 
@@ -84,7 +89,8 @@ class ListenerList {
 
   void insert(Entry entry) {
     if (depth_ != 0) {
-      pending_.push_back(std::move(entry));
+      if (!pending_) pending_ = std::make_unique<std::vector<Entry>>();
+      pending_->push_back(std::move(entry));
     } else {
       place(std::move(entry));
     }
@@ -105,15 +111,16 @@ class ListenerList {
   // Applies what a dispatch deferred; only when no dispatch is walking the list.
   void settle() {
     if (depth_ != 0) return;
-    auto pending = std::move(pending_);
-    pending_.clear();
-    for (auto& entry : pending) place(std::move(entry));
+    if (auto pending = std::move(pending_)) {
+      for (auto& entry : *pending) place(std::move(entry));
+    }
     std::erase_if(entries_, [](const Entry& e) { return e.removed; });
     if (entries_.empty()) entries_.shrink_to_fit();
   }
 
   std::vector<Entry> entries_;
-  std::vector<Entry> pending_;
+  // Additions made during a dispatch; allocated only then (an idle socket's list is most of it).
+  std::unique_ptr<std::vector<Entry>> pending_;
   std::uint64_t lastId_ = 0;
   std::uint32_t depth_ = 0;
 };

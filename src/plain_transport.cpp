@@ -16,7 +16,7 @@ bool wouldBlock(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; 
 
 }  // namespace
 
-IoResult receiveSome(int fd, std::uint8_t* buffer, std::size_t capacity) noexcept {
+IoResult PlainTransport::read(int fd, std::uint8_t* buffer, std::size_t capacity) {
   const ssize_t n =
       sys::retryInterrupted([&] { return sys::ops().recv(fd, buffer, capacity, kRecvFlags); });
   if (n > 0) return {IoStep::Progress, static_cast<std::size_t>(n)};
@@ -26,7 +26,7 @@ IoResult receiveSome(int fd, std::uint8_t* buffer, std::size_t capacity) noexcep
 }
 
 // One gathered write. The kernel taking less than offered means its send buffer is full.
-IoResult PlainTransport::write(const iovec* iov, int count) {
+IoResult PlainTransport::write(int fd, const iovec* iov, int count) {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<std::size_t>(count);
@@ -34,8 +34,8 @@ IoResult PlainTransport::write(const iovec* iov, int count) {
   for (int i = 0; i < count; ++i) offered += iov[i].iov_len;
   // One buffer (a direct send) goes through send(), several through sendmsg().
   const ssize_t n = sys::retryInterrupted([&] {
-    return count == 1 ? sys::ops().send(fd_, iov[0].iov_base, iov[0].iov_len, kSendFlags)
-                      : sys::ops().sendmsg(fd_, &msg, kSendFlags);
+    return count == 1 ? sys::ops().send(fd, iov[0].iov_base, iov[0].iov_len, kSendFlags)
+                      : sys::ops().sendmsg(fd, &msg, kSendFlags);
   });
   if (n < 0) {
     if (wouldBlock(errno)) return {IoStep::WaitWrite};
@@ -45,6 +45,11 @@ IoResult PlainTransport::write(const iovec* iov, int count) {
   return {written < offered ? IoStep::WaitWrite : IoStep::Progress, written};
 }
 
-void PlainTransport::shutdownWrite() noexcept { sys::ops().shutdown(fd_, SHUT_WR); }
+void PlainTransport::shutdownWrite(int fd) noexcept { sys::ops().shutdown(fd, SHUT_WR); }
+
+Transport& plainTransport() noexcept {
+  static PlainTransport instance;
+  return instance;
+}
 
 }  // namespace tcpsocket::detail

@@ -78,7 +78,7 @@ void ServerImpl::connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer)
   if (maxPerAddress_ > 0 && refusedByAddressLimit(fd, address)) return;
   auto impl = SocketImpl::adopt(*loop(), fd, peer, accepted_);
   if (!impl) return;
-  connections_.insert(impl.get());
+  connections_.insert(*impl);
   if (maxPerAddress_ > 0) ++perAddress_[address];
   if (accepted_->secure) {
     handshaking_.insert(impl.get());  // handed out by connectionSecured()
@@ -147,7 +147,7 @@ bool ServerImpl::connectionSecured(SocketImpl& socket) {
 
 void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
   if (handshaking_.erase(&socket) > 0) ++stats_.handshakeFailures;
-  if (connections_.erase(&socket) == 0) return;
+  if (!connections_.erase(socket)) return;
   if (maxPerAddress_ > 0) {
     const auto it = perAddress_.find(unmapped(socket.peerAddress()));
     if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
@@ -205,7 +205,7 @@ void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()>
 
 // Polled a few times per quiet period: one timer for the server, nothing per read or write.
 void ServerImpl::closeQuietConnections() {
-  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
+  for (SocketImpl* s : connections_.snapshot()) {
     if (s->quietFor(quietPeriod_)) s->close();
   }
   if (connections_.empty() || !draining_) return;
@@ -236,7 +236,7 @@ void ServerImpl::finishDrain() {
 
 void ServerImpl::abortConnections() {
   checkThread();
-  for (SocketImpl* s : std::vector<SocketImpl*>(connections_.begin(), connections_.end())) {
+  for (SocketImpl* s : connections_.snapshot()) {
     s->abort();
   }
 }

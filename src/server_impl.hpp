@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "acceptor.hpp"
+#include "connection_set.hpp"
 #include "listener_list.hpp"
 #include "loop_core.hpp"
 #include "socket_impl.hpp"
@@ -75,7 +76,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::uint32_t maxConnections_;
   std::uint32_t maxPerAddress_;
   // Accepted sockets still open; they unregister themselves when they end (connectionEnded).
-  std::unordered_set<SocketImpl*> connections_;
+  ConnectionSet connections_;
   std::unordered_set<SocketImpl*> handshaking_;  // accepted TLS sockets not yet handed out
   std::unordered_map<asio::ip::address, std::uint32_t> perAddress_;  // only with maxPerAddress_
   std::uint32_t lingering_ = 0;  // ended connections whose descriptors are still open

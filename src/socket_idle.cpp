@@ -2,27 +2,36 @@
 // Activity only stamps a time; the timer checks it when it fires and sleeps again for the
 // remainder, so a busy socket costs no timer operation per read or write.
 #include <cerrno>
+#include <new>
 
 #include "socket_impl.hpp"
 
 namespace tcpsocket::detail {
 
+// The stamp lives in Extras, which an idle timer or watchQuiet() has made; a socket with neither
+// has nobody to read it.
 void SocketImpl::noteActivity() noexcept {
-  if (watchingQuiet_ || settings().idleTimeout.count() > 0) {
-    lastActivity_ = std::chrono::steady_clock::now();
+  if (extras_ && (watchingQuiet_ || settings().idleTimeout.count() > 0)) {
+    extras_->lastActivity = std::chrono::steady_clock::now();
   }
 }
 
 void SocketImpl::watchQuiet() noexcept {
+  try {
+    extras();
+  } catch (const std::bad_alloc&) {
+    return;  // never quiet: the server's drain deadline still ends it
+  }
   watchingQuiet_ = true;
-  lastActivity_ = std::chrono::steady_clock::now();  // what arrives right after counts too
+  extras_->lastActivity = std::chrono::steady_clock::now();  // what arrives next counts too
 }
 
 bool SocketImpl::quietFor(std::chrono::milliseconds period) noexcept {
-  if (state_ != ReadyState::Open || !write_.queue.empty() || write_.armed || securing()) {
+  if (state_ != ReadyState::Open || !write_.queue.empty() || write_.armed || securing() ||
+      !watchingQuiet_) {
     return false;
   }
-  if (std::chrono::steady_clock::now() - lastActivity_ < period) return false;
+  if (std::chrono::steady_clock::now() - extras_->lastActivity < period) return false;
   // Nothing the kernel holds for us unread (a suspended socket), and nothing it holds for the peer
   // unacknowledged: a FIN behind such bytes would leave them orphaned in the kernel.
   const int fd = fd_;
@@ -42,7 +51,7 @@ void SocketImpl::startIdleTimer(std::chrono::milliseconds wait) {
 void SocketImpl::idleTimerFired() {
   if (state_ == ReadyState::Closed) return;
   const auto idle = settings().idleTimeout;
-  const auto quiet = std::chrono::steady_clock::now() - lastActivity_;
+  const auto quiet = std::chrono::steady_clock::now() - extras().lastActivity;
   if (quiet >= idle) {
     fail(classifyErrno(ETIMEDOUT), true);
   } else {

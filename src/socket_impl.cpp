@@ -41,13 +41,18 @@ void SocketImpl::checkThread() const {
 int SocketImpl::nativeHandle() noexcept { return fd_; }
 
 const std::string& SocketImpl::host() const {
-  // Accepted sockets know only the address; its text is made for those who ask.
-  if (host_.empty() && !peer_.is_unspecified()) host_ = addressString(peer_);
-  return host_;
+  if (!host_) {
+    host_ = std::make_unique<std::string>(peer_.is_unspecified() ? std::string()
+                                                                 : addressString(peer_));
+  }
+  return *host_;
 }
 
-bool SocketImpl::ssl() const noexcept {
-  return securing() != nullptr || (transport_ && transport_->secure());
+bool SocketImpl::ssl() const noexcept { return securing() != nullptr || transport().secure(); }
+
+Transport& SocketImpl::transport() const noexcept {
+  if (extras_ && extras_->secure) return *extras_->secure;
+  return plainTransport();
 }
 
 SocketImpl::Extras& SocketImpl::extras() {
@@ -57,7 +62,8 @@ SocketImpl::Extras& SocketImpl::extras() {
 
 void SocketImpl::trimExtras() noexcept {
   const Extras& e = *extras_;
-  if (!e.connector && !e.tlsContext && !e.securing && !e.secure && !e.linger && !e.idleTimer) {
+  if (!e.connector && !e.tlsContext && !e.securing && !e.secure && !e.linger && !e.idleTimer &&
+      !e.options && !watchingQuiet_) {
     extras_.reset();
   }
 }
@@ -81,7 +87,8 @@ std::shared_ptr<const TlsContext> SocketImpl::tlsContext() const noexcept {
 
 const ConnectionOptions& SocketImpl::settings() const noexcept {
   static const ConnectionOptions kDefaults;
-  return options_ ? *options_ : kDefaults;
+  if (accepted_) return *accepted_->options;
+  return extras_ && extras_->options ? *extras_->options : kDefaults;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,13 +99,13 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
                                                 std::shared_ptr<const TlsContext> tls) {
   auto s =
       std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
-  s->host_ = host;
+  s->host_ = std::make_unique<std::string>(host);
   s->port_ = port;
   s->self_ = s;
   if (tls) s->extras().tlsContext = std::move(tls);
   if (options.useSecureTransport) s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
   if (options.connection != ConnectionOptions{}) {  // the defaults cost no allocation
-    s->options_ = std::make_shared<const ConnectionOptions>(options.connection);
+    s->extras().options = std::make_shared<const ConnectionOptions>(options.connection);
   }
   auto& connector = s->extras().connector;
   connector = std::make_unique<Connector>(*s, options.policy);
@@ -121,8 +128,6 @@ void SocketImpl::connected(asio::ip::tcp::socket socket, const asio::ip::address
     return;
   }
   peer_ = peer;
-  plain_ = PlainTransport(fd);
-  transport_ = &plain_;
   beginOpen();
   becomeOpen();
 }
@@ -138,13 +143,10 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
     s->state_ = ReadyState::Closed;
     return nullptr;
   }
-  s->options_ = settings->options;
   s->accepted_ = std::move(settings);
   s->peer_ = peer.address();
   s->port_ = peer.port();
   s->self_ = s;
-  s->plain_ = PlainTransport(fd);
-  s->transport_ = &s->plain_;
   s->beginOpen();
   if (secure) {
     s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
@@ -159,8 +161,8 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
 void SocketImpl::beginOpen() {
   applyConnectionOptions(fd_, settings());
   if (settings().idleTimeout.count() > 0) {
+    startIdleTimer(settings().idleTimeout);  // makes the Extras that noteActivity() stamps
     noteActivity();
-    startIdleTimer(settings().idleTimeout);
   }
 }
 
@@ -333,7 +335,6 @@ void SocketImpl::abandon() noexcept {
   }
   state_ = ReadyState::Closed;
   write_.queue.clear();
-  transport_ = nullptr;
   extras_.reset();
   listeners_.clear();
   auto last = std::move(self_);  // may destroy *this: nothing after this line

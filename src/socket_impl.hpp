@@ -128,6 +128,11 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
 
   ListenerList<TCPSocketEvent>& listeners() noexcept { return listeners_; }
 
+  /// The socket's index in its owner's ConnectionSet (connection_set.hpp), kept here so that
+  /// the owner needs no node per connection.
+  static constexpr std::uint32_t kNoOwnerSlot = UINT32_MAX;
+  std::uint32_t& ownerSlot() noexcept { return ownerSlot_; }
+
   void abandon() noexcept override;
 
  private:
@@ -136,7 +141,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   // Birth (socket_impl.cpp).
   void connected(asio::ip::tcp::socket socket, const asio::ip::address& peer);
   void beginOpen();
-  /// options_, or the defaults when it is null.
+  /// The server's options (accepted), those given to open(), or the defaults.
   const ConnectionOptions& settings() const noexcept;
   /// "open" is due, now or once the handshake is done.
   void becomeOpen();
@@ -204,7 +209,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
   /// Our direction: open, FIN owed once the queue is empty (halfClose), or FIN sent.
-  enum class OurFin { None, AfterQueue, Sent };
+  enum class OurFin : std::uint8_t { None, AfterQueue, Sent };
 
   struct ReadSide {
     std::uint32_t suspendCount = 0;
@@ -244,22 +249,22 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   /// The TLS settings: given to open(), the server's, or the defaults an upgrade made; or null.
   std::shared_ptr<const TlsContext> tlsContext() const noexcept;
 
-  // The transport in use: &plain_ (no allocation for the common case) or Extras::secure.
-  Transport* transport_ = nullptr;  // null until connected
-  PlainTransport plain_{-1};
-  // Shared by a server's sockets; null means the defaults (read it through settings()).
-  std::shared_ptr<const ConnectionOptions> options_;
+  /// The transport in use: the TLS session once one is made (Extras::secure), else the one
+  /// stateless plain transport.
+  Transport& transport() const noexcept;
+
   std::shared_ptr<const AcceptedSettings> accepted_;  // null for sockets we connected
-  // Kept only with an idle timeout, or while a draining server watches for quiet.
-  std::chrono::steady_clock::time_point lastActivity_{};
-  mutable std::string host_;
+  // The host given to connect(); for an accepted socket, the peer's address as text, made when
+  // first asked for (most servers never ask).
+  mutable std::unique_ptr<std::string> host_;
   asio::ip::address peer_;
   std::uint16_t port_ = 0;
   ReadyState state_;
   BinaryType binaryType_;
   bool resetOnClose_ = false;   // abort(): the close sends RST
-  bool watchingQuiet_ = false;  // watchQuiet() was called: stamp lastActivity_
+  bool watchingQuiet_ = false;  // watchQuiet() was called: stamp Extras::lastActivity
   ReadSide read_;
+  std::uint32_t ownerSlot_ = kNoOwnerSlot;
   WriteSide write_;
   std::unique_ptr<Extras> extras_;  // null while nothing in it is in use
   ListenerList<TCPSocketEvent> listeners_;
@@ -299,6 +304,11 @@ struct SocketImpl::Extras {
   std::unique_ptr<Transport> secure;              // the TlsTransport, from the handshake on
   std::unique_ptr<Lingering> linger;              // after a graceful close
   std::unique_ptr<asio::steady_timer> idleTimer;  // only with ConnectionOptions::idleTimeout
+  // Options given to open() that differ from the defaults (an accepted socket reads its
+  // server's, AcceptedSettings::options).
+  std::shared_ptr<const ConnectionOptions> options;
+  // Kept only with an idle timeout, or while a draining server watches for quiet.
+  std::chrono::steady_clock::time_point lastActivity{};
 };
 
 /// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not

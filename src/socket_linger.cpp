@@ -59,8 +59,8 @@ bool connectionGone(int fd) noexcept {
 void SocketImpl::lingerThenClose() {
   const int fd = nativeHandle();
   if (fd < 0) return;
-  transport_->shutdownWrite();  // TLS: close_notify first
-  cancelWaits();                // waits of the open socket; from here on only the linger's wait
+  transport().shutdownWrite(fd_);  // TLS: close_notify first
+  cancelWaits();                   // waits of the open socket; from here on only the linger's wait
   if (auto* timer = idleTimer()) timer->cancel();
   Lingering& linger = *(extras().linger = std::make_unique<Lingering>(loop()->io()));
   linger.since = linger.progressAt = std::chrono::steady_clock::now();
@@ -83,11 +83,9 @@ void SocketImpl::lingerRead() {
   // An established TLS session reads through OpenSSL: the peer's close_notify, its answer to ours,
   // is the end of its stream, not input nobody will read. Mid-handshake, raw bytes are read, as
   // OpenSSL would go on with the handshake.
-  Transport* reader = securing() == nullptr ? transport_ : nullptr;
+  Transport& reader = securing() == nullptr ? transport() : plainTransport();
   for (int i = 0; i < kMaxLingerReads; ++i) {
-    const IoResult r = reader != nullptr
-                           ? reader->read(loop()->readBuffer(), LoopCore::kReadBufferSize)
-                           : receiveSome(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
+    const IoResult r = reader.read(fd, loop()->readBuffer(), LoopCore::kReadBufferSize);
     if (r.step == IoStep::Progress) {
       linger.discardedInput = true;
       continue;

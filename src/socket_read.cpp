@@ -34,7 +34,7 @@ void SocketImpl::readReady() {
       return;
     }
     std::uint8_t* buffer = loop()->readBuffer();
-    const IoResult r = transport_->read(buffer, LoopCore::kReadBufferSize);
+    const IoResult r = transport().read(fd_, buffer, LoopCore::kReadBufferSize);
     switch (r.step) {
       case IoStep::Progress:
         break;
@@ -60,7 +60,7 @@ void SocketImpl::readReady() {
     }
     // A short read emptied the kernel's queue: the next arrival raises a fresh edge. Not the FIN
     // that came with these bytes (readiness.hpp): then read on to it.
-    if (!transport_->holdsReadAhead() && r.bytes < LoopCore::kReadBufferSize && !ready_.hangup) {
+    if (!transport().holdsReadAhead() && r.bytes < LoopCore::kReadBufferSize && !ready_.hangup) {
       if (state_ == ReadyState::Open && read_.suspendCount == 0) waitReadable();
       return;
     }

@@ -68,7 +68,6 @@ void SocketImpl::startHandshake() {
     const std::string peerName = accepted_ ? std::string() : host();
     auto& secure = extras().secure;
     secure = std::make_unique<TlsTransport>(tlsContext(), fd_, peerName);
-    transport_ = secure.get();
   } catch (const std::invalid_argument&) {  // a name no certificate could be checked against
     fail(uncheckableName());
     return;
@@ -86,7 +85,7 @@ void SocketImpl::startHandshake() {
 
 void SocketImpl::continueHandshake() {
   if (state_ == ReadyState::Closed) return;
-  const IoResult r = transport_->handshake();
+  const IoResult r = transport().handshake();
   switch (r.step) {
     case IoStep::Progress:
       handshakeDone();
@@ -124,7 +123,7 @@ void SocketImpl::handshakeDone() {
 }
 
 std::string SocketImpl::alpnProtocol() const {
-  return transport_ && !securing() ? transport_->alpnProtocol() : std::string();
+  return securing() ? std::string() : transport().alpnProtocol();
 }
 
 }  // namespace tcpsocket::detail

@@ -56,7 +56,7 @@ IoResult SocketImpl::writeDirect(const std::uint8_t* data, std::size_t size) {
   IoResult result{IoStep::Progress};
   while (result.bytes < size) {
     const iovec iov{const_cast<std::uint8_t*>(data + result.bytes), size - result.bytes};
-    const IoResult r = transport_->write(&iov, 1);
+    const IoResult r = transport().write(fd_, &iov, 1);
     result.bytes += r.bytes;
     result.step = r.step;
     if (r.step == IoStep::Failed) failLater(r.error);
@@ -82,7 +82,7 @@ void SocketImpl::writeReady() {
   iovec iov[WriteQueue::kMaxIov];
   for (int round = 0; round < kMaxWritesPerWakeup && !write_.queue.empty(); ++round) {
     const int count = write_.queue.gather(iov, WriteQueue::kMaxIov, writableNow());
-    const IoResult r = transport_->write(iov, count);
+    const IoResult r = transport().write(fd_, iov, count);
     write_.queue.consume(r.bytes);
     if (r.bytes > 0) noteActivity();
     if (plaintextSent(r.bytes)) return;
@@ -136,7 +136,7 @@ void SocketImpl::queueEmptied() {
   if (!write_.queue.empty() || write_.armed || write_.flushCheckPosted) return;  // sent more
   if (write_.fin == OurFin::AfterQueue && state_ == ReadyState::Open) {
     write_.fin = OurFin::Sent;
-    transport_->shutdownWrite();  // a failure shows on the read side
+    transport().shutdownWrite(fd_);  // a failure shows on the read side
   }
   const bool bothEnded =
       read_.peerEnded && (write_.fin == OurFin::Sent || !settings().allowHalfOpen);

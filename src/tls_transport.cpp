@@ -137,7 +137,7 @@ IoResult TlsTransport::checkPeer() {
   return {IoStep::Progress};
 }
 
-IoResult TlsTransport::read(std::uint8_t* buffer, std::size_t capacity) {
+IoResult TlsTransport::read(int /*fd: the BIO's*/, std::uint8_t* buffer, std::size_t capacity) {
   ERR_clear_error();
   lastErrno_ = 0;
   const int ret = SSL_read(ssl_, buffer, clampToInt(capacity));
@@ -146,7 +146,7 @@ IoResult TlsTransport::read(std::uint8_t* buffer, std::size_t capacity) {
 }
 
 // SSL_write takes one buffer: the entries are written in turn until one has to wait.
-IoResult TlsTransport::write(const iovec* iov, int count) {
+IoResult TlsTransport::write(int /*fd: the BIO's*/, const iovec* iov, int count) {
   IoResult total{IoStep::Progress};
   for (int i = 0; i < count; ++i) {
     const auto* data = static_cast<const std::uint8_t*>(iov[i].iov_base);
@@ -169,7 +169,7 @@ IoResult TlsTransport::write(const iovec* iov, int count) {
   return total;
 }
 
-void TlsTransport::shutdownWrite() noexcept {
+void TlsTransport::shutdownWrite(int /*fd: the BIO's*/) noexcept {
   if (phase_ == Phase::Established) {
     phase_ = Phase::CloseNotified;
     ERR_clear_error();

@@ -29,11 +29,11 @@ class TlsTransport final : public Transport {
   /// The handshake, then the pins (TlsOptions::pinnedKeys) before any application byte.
   IoResult handshake() override;
   /// Decrypted bytes; call until a wait, as bytes may wait inside OpenSSL (holdsReadAhead).
-  IoResult read(std::uint8_t* buffer, std::size_t capacity) override;
+  IoResult read(int fd, std::uint8_t* buffer, std::size_t capacity) override;
   /// Encrypts and writes from the front of `iov` (the peer ending the stream is EPIPE).
-  IoResult write(const iovec* iov, int count) override;
+  IoResult write(int fd, const iovec* iov, int count) override;
   /// close_notify if it fits in the kernel now (once, and only after the handshake), then FIN.
-  void shutdownWrite() noexcept override;
+  void shutdownWrite(int fd) noexcept override;
   bool holdsReadAhead() const noexcept override { return true; }
   bool secure() const noexcept override { return true; }
   std::string alpnProtocol() const override;

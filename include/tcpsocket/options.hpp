@@ -14,14 +14,14 @@ class AppPolicy;
 struct SocketHandlers;
 
 /// How received data is handed to `data` listeners (fixed when the socket is created).
-enum class BinaryType {
+enum class BinaryType : std::uint8_t {
   String,       ///< "string": a byte string, one char per byte (Latin-1), NULs kept.
   ArrayBuffer,  ///< "arraybuffer": a view of the received bytes.
 };
 
 /// The socket's life cycle: connecting -> open -> closing -> closed (or straight to closed on
 /// failure).
-enum class ReadyState { Connecting, Open, Closing, Closed };
+enum class ReadyState : std::uint8_t { Connecting, Open, Closing, Closed };
 
 std::string_view toString(BinaryType type) noexcept;   ///< "string" / "arraybuffer"
 std::string_view toString(ReadyState state) noexcept;  ///< "connecting" / "open" / ...

@@ -110,7 +110,7 @@ class Server {
   }
 
   void accept(TCPSocket socket) {
-    log_("connection from " + hostPort(socket.host(), socket.port()));
+    if (log_.enabled()) log_("connection from " + hostPort(socket.host(), socket.port()));
     if (chat_) chat_->join(std::move(socket));
   }
 

@@ -33,6 +33,9 @@ class VerboseLog {
  public:
   explicit VerboseLog(bool enabled) : enabled_(enabled) {}
   void operator()(const std::string& line) const;
+  /// Whether lines are written: check it before composing a line whose parts cost memory (a
+  /// socket's host() is made on first use and kept).
+  bool enabled() const noexcept { return enabled_; }
 
  private:
   bool enabled_;
