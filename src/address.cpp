@@ -5,9 +5,15 @@
 namespace tcpsocket {
 
 std::string hostPort(std::string_view host, std::uint16_t port) {
+  // Appended, not concatenated: g++ 12 at -O3 reports a false -Wrestrict in `"[" + string`.
   const bool v6 = host.find(':') != std::string_view::npos;
-  std::string out = v6 ? "[" + std::string(host) + "]" : std::string(host);
-  return out + ":" + std::to_string(port);
+  std::string out;
+  if (v6) out += '[';
+  out += host;
+  if (v6) out += ']';
+  out += ':';
+  out += std::to_string(port);
+  return out;
 }
 
 }  // namespace tcpsocket

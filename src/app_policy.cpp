@@ -10,6 +10,16 @@
 namespace tcpsocket {
 namespace {
 
+// 'text', built by appending: g++ 12 at -O3 reports a false -Wrestrict in `"'" + string`.
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  out += text;
+  out += '\'';
+  return out;
+}
+
 std::optional<asio::ip::address> literal(std::string_view text) {
   std::error_code ec;
   auto address = asio::ip::make_address(std::string(text), ec);
@@ -120,7 +130,7 @@ std::optional<std::string> AppPolicy::connectDenial(std::string_view host, std::
   std::string name = detail::lowerCase(host);
   if (!name.empty() && name.back() == '.') name.pop_back();  // "example.com." is "example.com"
   const auto target = literal(address);
-  if (!target) return "'" + std::string(address) + "' is not an address";
+  if (!target) return quoted(address) + " is not an address";
   for (const SocketRule& rule : *connect_) {
     if (!portMatches(rule, port)) continue;
     if (const auto ruleAddress = literal(rule.host)) {

@@ -8,11 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "tcpsocket/export.hpp"
+
 namespace tcpsocket {
 
 /// The Firefox OS app types of a manifest's "type" field.
 enum class AppType { Web, Privileged, Certified };
-std::string_view toString(AppType type) noexcept;  ///< "web" / "privileged" / "certified"
+TCPSOCKET_API std::string_view toString(
+    AppType type) noexcept;  ///< "web" / "privileged" / "certified"
 
 /// One allowlist entry, in the shape of Chrome Apps' `sockets.tcp.connect` /
 /// `sockets.tcpServer.listen` manifest patterns: `HOST:PORTS`.
@@ -20,7 +23,7 @@ std::string_view toString(AppType type) noexcept;  ///< "web" / "privileged" / "
 ///    wildcard (`*.example.com`: names under it, not the bare domain), or an IPv4/IPv6 literal
 ///    (IPv6 in brackets: `[::1]:8080`).
 ///  - PORTS: `*`, a port `993`, or a range `8000-8100` (1–65535).
-struct SocketRule {
+struct TCPSOCKET_API SocketRule {
   std::string host;  ///< as written, names lower-cased; IPv6 without brackets
   std::uint16_t firstPort = 1;
   std::uint16_t lastPort = 65535;
@@ -49,7 +52,7 @@ struct SocketRule {
 /// Without a policy (the default), native code has full trust: nothing is checked. When the
 /// operating system itself refuses (a port below 1024 without CAP_NET_BIND_SERVICE), the error is
 /// PermissionDeniedError, distinct from the policy's SecurityError.
-class AppPolicy {
+class TCPSOCKET_API AppPolicy {
  public:
   AppPolicy(AppType type, bool tcpSocketPermission,
             std::optional<std::vector<SocketRule>> connectAllowlist = std::nullopt,

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "tcpsocket/export.hpp"
+
 namespace tcpsocket {
 
 /// What went wrong; `errorName(kind)` is the name the exception reports.
@@ -31,10 +33,10 @@ enum class ErrorKind {
 };
 
 /// The reference-style name of an error kind, e.g. "InvalidStateError".
-std::string_view errorName(ErrorKind kind) noexcept;
+TCPSOCKET_API std::string_view errorName(ErrorKind kind) noexcept;
 
 /// Base of every exception this library throws. `what()` is the human-readable explanation.
-class Error : public std::runtime_error {
+class TCPSOCKET_API Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message, std::error_code cause = {});
   ErrorKind kind() const noexcept { return kind_; }
@@ -51,7 +53,7 @@ class Error : public std::runtime_error {
 /// One exception type per kind, so callers can catch exactly what they expect:
 /// `catch (const tcpsocket::InvalidStateError&)`.
 template <ErrorKind K>
-class NamedError : public Error {
+class TCPSOCKET_API NamedError : public Error {
  public:
   explicit NamedError(const std::string& message, std::error_code cause = {})
       : Error(K, message, cause) {}
@@ -74,6 +76,7 @@ using TlsConfigurationError = NamedError<ErrorKind::TlsConfiguration>;
 /// fails with `cause`: AddressInUseError for EADDRINUSE, AddressNotAvailableError for
 /// EADDRNOTAVAIL, PermissionDeniedError for EACCES/EPERM, NetworkError otherwise. For programs
 /// that bind descriptors of their own and want the same names.
-[[noreturn]] void throwListenError(const std::error_code& cause, std::string_view where);
+[[noreturn]] TCPSOCKET_API void throwListenError(const std::error_code& cause,
+                                                 std::string_view where);
 
 }  // namespace tcpsocket

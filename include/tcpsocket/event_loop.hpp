@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include "tcpsocket/export.hpp"
+
 namespace tcpsocket {
 
 class AppPolicy;
@@ -40,7 +42,7 @@ struct TimerState;
 ///   server.onconnect([](const tcpsocket::TCPServerSocketEvent& e) { e.socket.close(); });
 ///   loop.run();
 /// @endcode
-class EventLoop {
+class TCPSOCKET_API EventLoop {
  public:
   EventLoop();
   ~EventLoop();

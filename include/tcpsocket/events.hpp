@@ -11,6 +11,7 @@
 #include <system_error>
 #include <variant>
 
+#include "tcpsocket/export.hpp"
 #include "tcpsocket/tcp_socket_fwd.hpp"
 
 namespace tcpsocket {
@@ -22,8 +23,8 @@ enum class SocketEventType { Open, Data, Drain, Error, Close, End };
 /// The events of a TCPServerSocket.
 enum class ServerEventType { Connect, Error };
 
-std::string_view toString(SocketEventType type) noexcept;  ///< "open", "data", ...
-std::string_view toString(ServerEventType type) noexcept;  ///< "connect", "error"
+TCPSOCKET_API std::string_view toString(SocketEventType type) noexcept;  ///< "open", "data", ...
+TCPSOCKET_API std::string_view toString(ServerEventType type) noexcept;  ///< "connect", "error"
 
 /// Received bytes in "arraybuffer" mode.
 using ArrayBuffer = std::span<const std::uint8_t>;
@@ -37,7 +38,7 @@ using ArrayBuffer = std::span<const std::uint8_t>;
 using EventData = std::variant<std::monostate, std::string_view, ArrayBuffer>;
 
 /// The event object given to TCPSocket listeners (TCPSocketEvent / TCPSocketErrorEvent).
-struct TCPSocketEvent {
+struct TCPSOCKET_API TCPSocketEvent {
   SocketEventType type;
   TCPSocket& target;  ///< The socket the event is fired at.
   EventData data;     ///< See EventData.
@@ -56,7 +57,7 @@ struct TCPSocketEvent {
 };
 
 /// The event object given to TCPServerSocket listeners.
-struct TCPServerSocketEvent {
+struct TCPSOCKET_API TCPServerSocketEvent {
   ServerEventType type;
   TCPServerSocket& target;
   /// For `connect`: the accepted socket, already "open" (it never receives an `open` event).
@@ -76,7 +77,7 @@ using ServerEventHandler = std::function<void(const TCPServerSocketEvent&)>;
 /// connections are many and mostly idle. They run before the socket's own listeners, as if
 /// registered first, and cannot be removed from one socket; `event.target` says which socket.
 /// Empty members are skipped.
-struct SocketHandlers {
+struct TCPSOCKET_API SocketHandlers {
   SocketEventHandler ondata;
   SocketEventHandler ondrain;
   SocketEventHandler onerror;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tcpsocket/export.hpp"
+
 namespace tcpsocket {
 
 class AppPolicy;
@@ -23,12 +25,13 @@ enum class BinaryType : std::uint8_t {
 /// failure).
 enum class ReadyState : std::uint8_t { Connecting, Open, Closing, Closed };
 
-std::string_view toString(BinaryType type) noexcept;   ///< "string" / "arraybuffer"
-std::string_view toString(ReadyState state) noexcept;  ///< "connecting" / "open" / ...
+TCPSOCKET_API std::string_view toString(BinaryType type) noexcept;  ///< "string" / "arraybuffer"
+TCPSOCKET_API std::string_view toString(
+    ReadyState state) noexcept;  ///< "connecting" / "open" / ...
 
 /// TCP keepalive probes (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT): a peer that
 /// vanished without a FIN or RST is detected after `idle + interval * count`, as NetworkError.
-struct KeepAliveOptions {
+struct TCPSOCKET_API KeepAliveOptions {
   bool enabled = false;
   std::chrono::seconds idle{60};      ///< silence before the first probe
   std::chrono::seconds interval{10};  ///< between unanswered probes
@@ -38,7 +41,7 @@ struct KeepAliveOptions {
 
 /// Beyond the reference: per-connection settings and limits, for opened and accepted sockets
 /// alike. Every field is opt-in except noDelay; the defaults keep the reference's behaviour.
-struct ConnectionOptions {
+struct TCPSOCKET_API ConnectionOptions {
   /// TCP_NODELAY: small writes go out at once (the reference's sockets did the same).
   bool noDelay = true;
   KeepAliveOptions keepAlive{};
@@ -63,7 +66,7 @@ struct ConnectionOptions {
 };
 
 /// PEM data for TlsOptions: the path of a PEM file, or the PEM text itself (set one of the two).
-struct PemSource {
+struct TCPSOCKET_API PemSource {
   std::string file;
   std::string pem;
   bool empty() const noexcept { return file.empty() && pem.empty(); }
@@ -77,7 +80,7 @@ enum class TlsVersion { Tls1_0, Tls1_1, Tls1_2, Tls1_3 };
 /// system's trust store and its name (or IP address) checked against `host`.
 /// Invalid settings (an unreadable file, a key that does not match the certificate, a malformed
 /// pin) make open(), listen() or upgradeToSecure() throw TlsConfigurationError.
-struct TlsOptions {
+struct TCPSOCKET_API TlsOptions {
   /// Certificate authorities to trust instead of the system store (clients), or the ones that
   /// issue client certificates (servers with requireClientCertificate).
   PemSource trustedCertificates{};
@@ -110,7 +113,7 @@ struct TlsOptions {
 };
 
 /// Options of TCPSocket::open (the reference's `SocketOptions`).
-struct SocketOptions {
+struct TCPSOCKET_API SocketOptions {
   /// TLS from the start: SNI is `host` and the peer's certificate is verified (see TlsOptions).
   /// Deviation: `open` fires once the TLS handshake has completed, not at the TCP connect.
   bool useSecureTransport = false;
@@ -128,7 +131,7 @@ struct SocketOptions {
 };
 
 /// Options of TCPServerSocket::listen (the reference's `ServerSocketOptions`, plus `localAddress`).
-struct ServerSocketOptions {
+struct TCPSOCKET_API ServerSocketOptions {
   /// binaryType given to every accepted socket.
   BinaryType binaryType = BinaryType::String;
   /// The address to bind: an IPv4 or IPv6 literal. "0.0.0.0" (all IPv4 interfaces) is the

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "tcpsocket/events.hpp"
+#include "tcpsocket/export.hpp"
 #include "tcpsocket/options.hpp"
 
 namespace tcpsocket {
@@ -16,7 +17,7 @@ class ServerImpl;
 }
 
 /// Counters of a server (beyond the reference), for monitoring and tests.
-struct ServerStats {
+struct TCPSOCKET_API ServerStats {
   std::uint64_t accepted = 0;            ///< connections handed out through `connect`
   std::uint32_t open = 0;                ///< accepted connections not yet closed
   std::uint64_t refusedPerAddress = 0;   ///< reset at once by maxConnectionsPerAddress
@@ -36,7 +37,7 @@ struct ServerStats {
 ///
 /// @par Thread safety
 /// Every method must be called on the loop's thread (see EventLoop).
-class TCPServerSocket {
+class TCPSOCKET_API TCPServerSocket {
  public:
   TCPServerSocket() noexcept;
   ~TCPServerSocket();

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "tcpsocket/events.hpp"
+#include "tcpsocket/export.hpp"
 #include "tcpsocket/options.hpp"
 
 namespace tcpsocket {
@@ -32,7 +33,7 @@ class SocketImpl;
 ///
 /// @par Thread safety
 /// Every method must be called on the loop's thread (see EventLoop).
-class TCPSocket {
+class TCPSOCKET_API TCPSocket {
  public:
   TCPSocket() noexcept;
   ~TCPSocket();
