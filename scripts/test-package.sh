@@ -6,7 +6,8 @@
 #      find_package(tcpsocket) and with pkg-config, and the installed CLI run from there;
 #   3. a static build installed, and the same program against it;
 #   4. the program with tcpsocket as add_subdirectory() and as FetchContent (from a source archive);
-#   5. the .deb made by CPack, installed with apt, and `tcpsocket --version` run from /usr/bin.
+#   5. the .deb made by CPack, installed with apt, and `tcpsocket --version` run from /usr/bin;
+#   6. the README's getting-started snippets, extracted and built as written, and run.
 # The program (tests/consumer) echoes a message and catches a named exception across the library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,12 @@ LD_LIBRARY_PATH="$work/prefix-shared/lib" "$work/consumer-pkgconfig"
 "$work/prefix-shared/bin/tcpsocket" --version
 test -f "$work/prefix-shared/share/man/man1/tcpsocket.1"
 test -f "$work/prefix-shared/share/doc/tcpsocket/LICENSE"
+
+step "the README's getting-started server, built from the README as written"
+python3 scripts/readme-snippets.py README.md "$work/readme"
+configure "$work/readme-build" -S "$work/readme" -DCMAKE_PREFIX_PATH="$work/prefix-shared"
+cmake --build "$work/readme-build" >/dev/null
+python3 tests/consumer/readme_kv_client.py "$work/readme-build/kv_server"
 
 step "static library installed; find_package"
 configure "$work/static" -S . -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \

@@ -46,8 +46,9 @@ std::error_code ReadinessSet::add(int fd, Client& client, Token& token) {
   return {};
 }
 
-void ReadinessSet::remove(Token& token) noexcept {
+void ReadinessSet::remove(Token& token, int keptOpen) noexcept {
   if (token.generation == 0) return;
+  if (keptOpen >= 0) ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, keptOpen, nullptr);
   Slot& s = slots_[token.slot];
   s.client = nullptr;
   if (++s.generation == 0) s.generation = 1;  // 0 means "not registered"
@@ -58,8 +59,10 @@ void ReadinessSet::remove(Token& token) noexcept {
   token = {};
 }
 
+// One wait at most is outstanding. A dispatch decides at its end whether to wait again, so a
+// client that starts waiting during one does not arm a second wait.
 void ReadinessSet::waiterAdded() {
-  if (waiters_++ == 0 && !armed_) waitForEvents();
+  if (waiters_++ == 0 && !armed_ && !dispatching_) waitForEvents();
 }
 
 void ReadinessSet::waiterRemoved() noexcept {
@@ -85,7 +88,7 @@ void ReadinessSet::eventsOrCancelled(const std::error_code& ec) {
     dispatchEvents();  // clients catch what their parts throw
     dispatching_ = false;
   }
-  if (waiters_ > 0) waitForEvents();
+  if (waiters_ > 0 && !armed_) waitForEvents();
 }
 
 void ReadinessSet::dispatchEvents() {

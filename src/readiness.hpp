@@ -52,8 +52,9 @@ class ReadinessSet {
   /// ENOSPC at the kernel's max_user_watches).
   std::error_code add(int fd, Client& client, Token& token);
   /// Forgets a registration. Call it before closing the descriptor (closing takes it out of the
-  /// kernel's set; this drops what was already fetched for it).
-  void remove(Token& token) noexcept;
+  /// kernel's set; this drops what was already fetched for it). A descriptor that stays open
+  /// (someone else's) is named as `keptOpen`, and taken out of the kernel's set here.
+  void remove(Token& token, int keptOpen = -1) noexcept;
 
   /// A client started or stopped waiting (each client counts once, however many directions).
   void waiterAdded();

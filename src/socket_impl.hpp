@@ -112,6 +112,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
             const std::shared_ptr<const void>* owner = nullptr);
   void suspend();
   void resume();
+  void suspendUntilDrain();
   void close();
   void closeImmediately();
   void halfClose();
@@ -223,6 +224,7 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
     bool blockedOnRead = false;     // the transport must read before it can write on (TLS)
     bool flushCheckPosted = false;  // a posted queueEmptied() check is pending
     bool owesDrain = false;         // a send() returned false since the last drain
+    bool resumeAtDrain = false;     // suspendUntilDrain() holds one suspend until that drain
     bool failed = false;            // a write failed inside send(); fail() is posted
     OurFin fin = OurFin::None;
   };

@@ -124,6 +124,13 @@ void SocketImpl::scheduleFlushCheck() {
   });
 }
 
+void SocketImpl::suspendUntilDrain() {
+  checkThread();
+  if (!write_.owesDrain || write_.failed || write_.resumeAtDrain) return;
+  write_.resumeAtDrain = true;
+  suspend();
+}
+
 // Everything accepted by send() is in the kernel: owe a drain, then finish a pending close.
 void SocketImpl::queueEmptied() {
   // A pending handshake comes back here when done; a close with nothing left to encrypt need not
@@ -131,6 +138,11 @@ void SocketImpl::queueEmptied() {
   if (securing() && !(state_ == ReadyState::Closing && write_.queue.empty())) return;
   if (write_.owesDrain) {
     write_.owesDrain = false;
+    // Before the listeners run, so that one which sends and is refused starts a new episode.
+    if (write_.resumeAtDrain) {
+      write_.resumeAtDrain = false;
+      if (read_.suspendCount > 0) resume();  // the next read is posted: it comes after `drain`
+    }
     emit(SocketEventType::Drain);
   }
   if (!write_.queue.empty() || write_.armed || write_.flushCheckPosted) return;  // sent more

@@ -90,6 +90,7 @@ bool TCPSocket::sendShared(ArrayBuffer data, std::shared_ptr<const void> owner) 
 
 void TCPSocket::suspend() { impl().suspend(); }
 void TCPSocket::resume() { impl().resume(); }
+void TCPSocket::suspendUntilDrain() { impl().suspendUntilDrain(); }
 void TCPSocket::close() { impl().close(); }
 void TCPSocket::closeImmediately() { impl().closeImmediately(); }
 void TCPSocket::halfClose() { impl().halfClose(); }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,101 @@ TEST_F(Backpressure, SuspendedSocketDoesNotBufferAFloodingPeer) {
   EXPECT_EQ(events.dataEvents, 0);
   sock.resume();  // and everything is still there, in order
   ASSERT_TRUE(runUntil(loop, [&] { return events.received.size() == flooded; }));
+}
+
+// A server that answers each request byte with a 4 KiB reply: one `data` event of 400 requests
+// makes 400 send() calls, most of them refused (past 64 KiB queued). `brake` is what the handler
+// does after each refused send().
+struct ManyRepliesServer {
+  static constexpr std::size_t kReply = 4096;
+
+  ManyRepliesServer(ts::EventLoop& loop, std::function<void(ts::TCPSocket&)> brake)
+      : server(ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"})) {
+    server.onconnect([this, brake](const ts::TCPServerSocketEvent& e) {
+      // A small, fixed kernel send buffer: replies queue in the socket, not in the kernel.
+      const int sndbuf = 4096;
+      ::setsockopt(e.socket.nativeHandle(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+      e.socket.ondata([this, brake](const ts::TCPSocketEvent& d) {
+        for (std::size_t i = 0; i < std::get<std::string_view>(d.data).size(); ++i) {
+          if (!d.target.send(reply)) brake(d.target);
+        }
+      });
+      e.socket.ondrain([this](const ts::TCPSocketEvent& d) {
+        ++drains;
+        if (onDrain) onDrain(d.target);
+      });
+    });
+  }
+
+  const std::string reply = std::string(kReply, 'r');
+  ts::TCPServerSocket server;
+  std::function<void(ts::TCPSocket&)> onDrain;
+  int drains = 0;
+};
+
+// Asks `requests` of the server and reads every reply; false if they did not all come.
+bool askAndReadAll(ts::EventLoop& loop, RawConn& client, std::size_t requests,
+                   std::size_t& received) {
+  client.writeAll(std::string(requests, 'q'));
+  const std::size_t want = received + requests * ManyRepliesServer::kReply;
+  const bool all = runUntil(
+      loop,
+      [&] {
+        client.pump();
+        return client.received().size() >= want;
+      },
+      5s);
+  received = client.received().size();
+  return all;
+}
+
+TEST_F(Backpressure, SuspendUntilDrainBrakesOncePerEpisodeSoReadingGoesOnAfterTheDrain) {
+  ManyRepliesServer server(loop, [](ts::TCPSocket& s) { s.suspendUntilDrain(); });
+  RawConn client = RawConn::connectTo("127.0.0.1", server.server.localPort());
+  std::size_t received = 0;
+  ASSERT_TRUE(askAndReadAll(loop, client, 400, received));
+  ASSERT_TRUE(runUntil(loop, [&] { return server.drains == 1; })) << "send() never refused";
+  // Reading resumed at the drain: the next requests are answered too.
+  ASSERT_TRUE(askAndReadAll(loop, client, 400, received)) << "the server stopped reading";
+  ASSERT_TRUE(askAndReadAll(loop, client, 1, received)) << "the server stopped reading";
+}
+
+// Why suspendUntilDrain() exists: suspend() is counted (docs/reference.md), so a handler that
+// suspends on every refused send() and resumes once per drain stops reading for good. The
+// reference's counting is kept; this pins it down.
+TEST_F(Backpressure, SuspendOnEveryRefusedSendAndResumeAtDrainStallsBecauseSuspendIsCounted) {
+  ManyRepliesServer server(loop, [](ts::TCPSocket& s) { s.suspend(); });
+  server.onDrain = [](ts::TCPSocket& s) { s.resume(); };
+  RawConn client = RawConn::connectTo("127.0.0.1", server.server.localPort());
+  std::size_t received = 0;
+  ASSERT_TRUE(askAndReadAll(loop, client, 400, received));  // one data event: all are sent
+  ASSERT_TRUE(runUntil(loop, [&] { return server.drains == 1; })) << "send() never refused";
+  client.writeAll("q");
+  runFor(loop, 200ms);
+  client.pump();
+  EXPECT_EQ(client.received().size(), received) << "a request was read: suspend() not counted?";
+}
+
+// With nothing refused there is no drain to wait for, and the call must not stop reading.
+TEST_F(Backpressure, SuspendUntilDrainWithNoDrainOwedDoesNothing) {
+  ts::TCPServerSocket server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  server.onconnect([](const ts::TCPServerSocketEvent& e) {
+    e.socket.ondata([](const ts::TCPSocketEvent& d) {
+      EXPECT_TRUE(d.target.send(std::get<std::string_view>(d.data)));
+      d.target.suspendUntilDrain();
+    });
+  });
+  RawConn client = RawConn::connectTo("127.0.0.1", server.localPort());
+  for (const char* line : {"one", "two", "three"}) {
+    const std::size_t before = client.received().size();
+    client.writeAll(line);
+    ASSERT_TRUE(runUntil(loop,
+                         [&] {
+                           client.pump();
+                           return client.received().size() == before + std::string(line).size();
+                         }))
+        << "reading stopped after '" << line << "'";
+  }
 }
 
 }  // namespace

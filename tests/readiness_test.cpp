@@ -2,10 +2,15 @@
 // a wait is a flag. What that must not change: a socket waiting for data keeps run() going, and
 // run() returns once nothing waits; and an edge is never needed for what already arrived, such
 // as a FIN that came in the same wakeup as the last bytes.
+#include "readiness.hpp"
+
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "support/loop_fixture.hpp"
@@ -78,6 +83,53 @@ TEST_F(Readiness, AWriterBlockedByAFullKernelResumesWhenThePeerReads) {
     return peer.received().size() == sent;
   }));
   EXPECT_TRUE(events.has("drain"));
+}
+
+// A client that, on each readiness, runs the next of a list of waiter changes.
+struct ScriptedClient : tcpsocket::detail::ReadinessSet::Client {
+  tcpsocket::detail::ReadinessSet* set = nullptr;
+  std::vector<std::function<void()>> onReady;
+  std::size_t calls = 0;
+  void descriptorReady(bool, bool, bool) noexcept override {
+    if (calls < onReady.size()) onReady[calls]();
+    ++calls;
+  }
+};
+
+// Found by the README's key-value server, whose run() did not return after a drain: a client
+// that stopped and started waiting inside a dispatch made the set arm a second wait, and the
+// second completion cleared the flag of a wait still pending, so the io_context kept work with
+// nobody waiting. At most one wait may be outstanding, and none once nobody waits.
+TEST(ReadinessSet, NoWaitIsLeftOutstandingWhenClientsStopAndStartWaitingInsideADispatch) {
+  asio::io_context io;
+  tcpsocket::detail::ReadinessSet set(io);
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  ScriptedClient client;
+  tcpsocket::detail::ReadinessSet::Token token;
+  ASSERT_FALSE(set.add(fds[0], client, token));
+  client.onReady = {
+      [&] {  // first edge: still waiting, re-registered inside the dispatch
+        set.waiterRemoved();
+        set.waiterAdded();
+      },
+      [&] {  // second edge: waits for a moment, then not at all
+        set.waiterRemoved();
+        set.waiterAdded();
+        set.waiterRemoved();
+      },
+  };
+  set.waiterAdded();
+  ASSERT_EQ(::write(fds[1], "a", 1), 1);
+  io.run_one_for(std::chrono::seconds(5));
+  ASSERT_EQ(client.calls, 1u);
+  ASSERT_EQ(::write(fds[1], "b", 1), 1);  // a new edge
+  io.run_for(std::chrono::seconds(5));    // returns early only if no work is left
+  EXPECT_EQ(client.calls, 2u);
+  EXPECT_TRUE(io.stopped()) << "a wait was left outstanding with no client waiting";
+  set.remove(token);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 
 #include "tcpsocket/export.hpp"
@@ -16,7 +17,7 @@ class AppPolicy;
 namespace detail {
 class LoopCore;
 struct Access;
-struct TimerState;
+class Registered;
 }  // namespace detail
 
 /// One event loop (one asio::io_context underneath). Every TCPSocket and TCPServerSocket belongs to
@@ -68,26 +69,63 @@ class TCPSOCKET_API EventLoop {
   /// sockets.
   void post(std::function<void()> fn);
 
-  /// A timer made by setTimeout() or setInterval(). Copies refer to the same timer. Dropping every
-  /// copy does not cancel it (as in JavaScript): only cancel() does.
-  class Timer {
+  /// What a timer, a signal watch or a descriptor watch returns: copies refer to the same
+  /// registration. Dropping every copy does not end it (as a JavaScript timer): only cancel()
+  /// does. While registered it keeps run() going (a one-shot timer until it has run).
+  class Registration {
    public:
-    Timer() noexcept = default;  ///< refers to no timer
-    /// The callback will not run again, not even if it was already due. Idempotent; a no-op once
+    Registration() noexcept = default;  ///< refers to nothing
+    /// Its callback will not run again, not even if it was already due. Idempotent; a no-op once
     /// a one-shot timer has run, or once the loop is gone. Call it on the loop's thread.
     void cancel() noexcept;
 
    private:
     friend class EventLoop;
-    explicit Timer(std::weak_ptr<detail::TimerState> state) noexcept : state_(std::move(state)) {}
-    std::weak_ptr<detail::TimerState> state_;
+    explicit Registration(std::weak_ptr<detail::Registered> state) noexcept
+        : state_(std::move(state)) {}
+    std::weak_ptr<detail::Registered> state_;
   };
-  /// Runs `fn` once on the loop's thread after `delay`. A pending timer keeps run() going.
-  /// An exception from `fn` goes to the exception handler (setExceptionHandler). Loop thread only.
+  using Timer = Registration;
+  using Watch = Registration;
+
+  /// @name Timers, signals and descriptors
+  /// Every callback runs on the loop's thread; an exception from one goes to the exception
+  /// handler (setExceptionHandler) and the registration goes on. Loop thread only.
+  /// @{
+
+  /// Runs `fn` once after `delay`.
   Timer setTimeout(std::chrono::milliseconds delay, std::function<void()> fn);
   /// Runs `fn` every `period` (at least 1 ms) until cancelled; each run is scheduled `period` after
   /// the previous one was due, so a late run does not shift the ones after it.
   Timer setInterval(std::chrono::milliseconds period, std::function<void()> fn);
+
+  /// Runs `fn(signal)` each time one of `signals` (SIGINT, SIGTERM, SIGHUP, SIGUSR1...) is
+  /// delivered to the process, until cancelled; no helper thread, no sigwait(). While any loop
+  /// watches a signal, its default action (for SIGTERM: terminating) is replaced; when the last
+  /// watch of it is cancelled, the default action is back. A signal delivered twice before the
+  /// loop runs the callback may be reported once. Throws std::invalid_argument for a signal that
+  /// cannot be caught (SIGKILL, SIGSTOP) or does not exist.
+  /// @code
+  ///   EventLoop::Watch stop;
+  ///   stop = loop.watchSignals({SIGINT, SIGTERM}, [&](int) {
+  ///     server.drain(std::chrono::seconds(5), [&] { stop.cancel(); });
+  ///   });
+  /// @endcode
+  Watch watchSignals(std::initializer_list<int> signals, std::function<void(int signal)> fn);
+
+  /// What a descriptor watch waits for, and what fired.
+  struct Ready {
+    bool readable = false;  ///< data to read, end of file, or (a listening socket) a connection
+    bool writable = false;  ///< room to write, or the reader is gone (the write will say EPIPE)
+  };
+  /// Calls `fn(ready)` whenever `fd` is ready for what `want` asks, until cancelled: a pipe,
+  /// a terminal, an eventfd, another library's socket. Level-triggered: called again, on a later
+  /// turn of the loop, for as long as the descriptor stays ready, so `fn` need not drain it. The
+  /// descriptor stays the caller's: never closed, never made non-blocking by the loop; keep it
+  /// open until cancel(). Throws std::system_error where the kernel cannot watch it (EPERM for a
+  /// regular file, EBADF), std::invalid_argument if `want` asks for nothing.
+  Watch watchDescriptor(int fd, Ready want, std::function<void(Ready ready)> fn);
+  /// @}
 
   /// While a KeepAlive lives, run() does not return for lack of work: for a loop that waits on
   /// other threads' post() (a stdin reader, a worker pool) while none of its sockets is armed —

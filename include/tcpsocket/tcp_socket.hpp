@@ -92,6 +92,19 @@ class TCPSOCKET_API TCPSocket {
   void suspend();
   /// Undoes one suspend(). Throws InvalidStateError if the socket is not suspended.
   void resume();
+  /// Beyond the reference: the backpressure brake for a handler that may send several replies
+  /// per `data` event. After a send() that returned false, suspends reading once for this
+  /// episode and resumes it just before the `drain` that ends it; further calls before that
+  /// `drain` do nothing. Does nothing when no `drain` is owed (send() returned true, or failed).
+  /// @code
+  ///   socket.ondata([](const TCPSocketEvent& e) {
+  ///     for (const auto& reply : answer(e.data))
+  ///       if (!e.target.send(reply)) e.target.suspendUntilDrain();
+  ///   });
+  /// @endcode
+  /// The same with suspend() and an `ondrain` that calls resume() would suspend once per refused
+  /// send() and resume once per drain (suspend() is counted), and stop reading for good.
+  void suspendUntilDrain();
 
   /// Graceful close: readyState becomes "closing" now; queued data is flushed, then FIN is sent,
   /// then readyState "closed" and `close` (after a pending `drain`). No-op unless connecting/open.
