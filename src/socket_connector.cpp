@@ -16,8 +16,9 @@ Connector* Connector::connecting(const std::shared_ptr<SocketImpl>& self, Connec
                                                                                        : nullptr;
 }
 
-Connector::Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy)
-    : socket_(socket), policy_(std::move(policy)) {}
+Connector::Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy,
+                     std::optional<asio::ip::tcp::endpoint> local)
+    : socket_(socket), policy_(std::move(policy)), local_(std::move(local)) {}
 
 Connector::~Connector() = default;
 
@@ -70,9 +71,18 @@ void Connector::tryAddress(std::shared_ptr<Endpoints> endpoints, std::size_t ind
         policy_->connectDenial(socket_.host(), addressString(target.address()), socket_.port())
             .has_value();
     if (lastAttemptDenied_) continue;
+    std::optional<asio::ip::tcp::endpoint> local = local_;
+    if (local && local->address().is_unspecified()) {  // a port alone: this family's wildcard
+      local->address(target.address().is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                              : asio::ip::address(asio::ip::address_v6::any()));
+    } else if (local && local->protocol() != target.protocol()) {
+      last = asio::error::address_family_not_supported;
+      continue;
+    }
     std::error_code ec;
     attempt_.emplace(socket_.loop()->io());
     attempt_->open(target.protocol(), ec);
+    if (!ec && local) attempt_->bind(*local, ec);
     if (ec) {
       last = ec;
       continue;

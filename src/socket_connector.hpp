@@ -21,8 +21,10 @@ class SocketImpl;
 
 class Connector {
  public:
-  /// `policy` is checked for every address tried; null: full trust.
-  Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy);
+  /// `policy` is checked for every address tried; null: full trust. `local`: bound before each
+  /// attempt (addresses of another family are skipped).
+  Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy,
+            std::optional<asio::ip::tcp::endpoint> local);
   ~Connector();
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
@@ -40,6 +42,7 @@ class Connector {
 
   SocketImpl& socket_;
   std::shared_ptr<const AppPolicy> policy_;
+  std::optional<asio::ip::tcp::endpoint> local_;
   std::optional<asio::ip::tcp::socket> attempt_;
   std::optional<asio::steady_timer> deadline_;
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried

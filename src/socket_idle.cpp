@@ -16,6 +16,16 @@ void SocketImpl::noteActivity() noexcept {
   }
 }
 
+void SocketImpl::countRead(std::size_t bytes) noexcept {
+  bytesRead_ += bytes;
+  noteActivity();
+}
+
+void SocketImpl::countWritten(std::size_t bytes) noexcept {
+  bytesWritten_ += bytes;
+  noteActivity();
+}
+
 void SocketImpl::watchQuiet() noexcept {
   try {
     extras();

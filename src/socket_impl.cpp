@@ -2,6 +2,7 @@
 // parts waiting for it, its events, and its release. The parts themselves: see socket_impl.hpp.
 #include "socket_impl.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -10,6 +11,7 @@
 #include "address.hpp"
 #include "socket_connector.hpp"
 #include "tcp_tuning.hpp"
+#include "tcpsocket/errors.hpp"
 #include "tcpsocket/tcp_socket.hpp"
 #include "tls_context.hpp"
 
@@ -39,6 +41,15 @@ void SocketImpl::checkThread() const {
 }
 
 int SocketImpl::nativeHandle() noexcept { return fd_; }
+
+std::optional<asio::ip::tcp::endpoint> SocketImpl::localEndpoint() const {
+  if (fd_ < 0) return std::nullopt;
+  asio::ip::tcp::endpoint local;
+  socklen_t size = static_cast<socklen_t>(local.capacity());
+  if (::getsockname(fd_, local.data(), &size) != 0) return std::nullopt;
+  local.resize(size);
+  return local;
+}
 
 const std::string& SocketImpl::host() const {
   if (!host_) {
@@ -94,6 +105,22 @@ const ConnectionOptions& SocketImpl::settings() const noexcept {
 // ---------------------------------------------------------------------------------------------
 // Birth
 
+namespace {
+// SocketOptions::localAddress/localPort as an endpoint to bind; nothing when neither is set.
+std::optional<asio::ip::tcp::endpoint> localEnd(const SocketOptions& options) {
+  if (options.localAddress.empty() && options.localPort == 0) return std::nullopt;
+  std::error_code ec;
+  const auto address = options.localAddress.empty()
+                           ? asio::ip::address(asio::ip::address_v4::any())
+                           : asio::ip::make_address(options.localAddress, ec);
+  if (ec) {
+    throw InvalidAddressError("localAddress '" + options.localAddress +
+                              "' is not an IPv4 or IPv6 address");
+  }
+  return asio::ip::tcp::endpoint(address, options.localPort);
+}
+}  // namespace
+
 std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
                                                 std::uint16_t port, const SocketOptions& options,
                                                 std::shared_ptr<const TlsContext> tls) {
@@ -108,7 +135,7 @@ std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view
     s->extras().options = std::make_shared<const ConnectionOptions>(options.connection);
   }
   auto& connector = s->extras().connector;
-  connector = std::make_unique<Connector>(*s, options.policy);
+  connector = std::make_unique<Connector>(*s, options.policy, localEnd(options));
   connector->start(options.connectTimeout);
   return s;
 }
@@ -152,7 +179,8 @@ std::shared_ptr<SocketImpl> SocketImpl::adopt(LoopCore& loop, int fd,
     s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
     asio::post(loop.io(), [s] { s->startHandshake(); });
   } else {
-    s->scheduleRead();  // after the `connect` event that hands the socket out
+    s->handedOut_ = true;  // by the `connect` that follows this call
+    s->scheduleRead();     // after that `connect`
   }
   return s;
 }
@@ -298,7 +326,7 @@ void SocketImpl::emit(SocketEventType type, EventData data, ErrorInfo info) {
   const TCPSocketEvent event{type, target, data, info.name, info.message, info.cause};
   auto report = [this] { reportCurrentException(); };
   // Held by a local copy: a shared listener may close the socket, which releases them.
-  if (const auto accepted = accepted_; accepted && accepted->handlers) {
+  if (const auto accepted = accepted_; accepted && accepted->handlers && handedOut_) {
     const SocketEventHandler* handler = accepted->handlers->forType(type);
     if (handler != nullptr && *handler) {
       try {

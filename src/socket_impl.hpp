@@ -99,6 +99,10 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   std::uint16_t port() const noexcept { return port_; }
   /// The peer's address (unspecified until connected).
   const asio::ip::address& peerAddress() const noexcept { return peer_; }
+  /// getsockname() of the descriptor; nothing before connecting or once it is closed.
+  std::optional<asio::ip::tcp::endpoint> localEndpoint() const;
+  std::uint64_t bytesRead() const noexcept { return bytesRead_; }
+  std::uint64_t bytesWritten() const noexcept { return bytesWritten_; }
   std::uint64_t bufferedAmount() const noexcept { return write_.queue.bytes(); }
   ReadyState readyState() const noexcept { return state_; }
   BinaryType binaryType() const noexcept { return binaryType_; }
@@ -206,6 +210,9 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   void startIdleTimer(std::chrono::milliseconds wait);
   void idleTimerFired();
   void noteActivity() noexcept;
+  /// Bytes moved: counted, and noted as activity.
+  void countRead(std::size_t bytes) noexcept;
+  void countWritten(std::size_t bytes) noexcept;
 
   void emit(SocketEventType type, EventData data = {}, ErrorInfo info = {});
 
@@ -265,8 +272,13 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   BinaryType binaryType_;
   bool resetOnClose_ = false;   // abort(): the close sends RST
   bool watchingQuiet_ = false;  // watchQuiet() was called: stamp Extras::lastActivity
+  // Accepted: its server's `connect` has handed it out (at once, or after the TLS handshake).
+  // The server's shared handlers run only from then on: for a client dropped before, none does.
+  bool handedOut_ = false;
   ReadSide read_;
   std::uint32_t ownerSlot_ = kNoOwnerSlot;
+  std::uint64_t bytesRead_ = 0;
+  std::uint64_t bytesWritten_ = 0;
   WriteSide write_;
   std::unique_ptr<Extras> extras_;  // null while nothing in it is in use
   ListenerList<TCPSocketEvent> listeners_;

@@ -52,7 +52,7 @@ void SocketImpl::readReady() {
         fail(r.error);
         return;
     }
-    noteActivity();
+    countRead(r.bytes);
     if (binaryType_ == BinaryType::String) {
       emit(SocketEventType::Data, std::string_view(reinterpret_cast<const char*>(buffer), r.bytes));
     } else {

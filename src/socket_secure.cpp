@@ -110,9 +110,13 @@ void SocketImpl::handshakeDone() {
     state_ = ReadyState::Open;
     if (!accepted_) {
       emit(SocketEventType::Open);
-    } else if (auto owner = accepted_->owner.lock(); !owner || !owner->connectionSecured(*this)) {
-      abort();  // nobody to hand it to: the server was closed during the handshake
-      return;
+    } else {
+      handedOut_ = true;  // before `connect`: what its listeners do fires the shared handlers
+      if (auto owner = accepted_->owner.lock(); !owner || !owner->connectionSecured(*this)) {
+        handedOut_ = false;
+        abort();  // nobody to hand it to: the server was closed during the handshake
+        return;
+      }
     }
   }
   if (state_ == ReadyState::Closed) return;

@@ -62,7 +62,7 @@ IoResult SocketImpl::writeDirect(const std::uint8_t* data, std::size_t size) {
     if (r.step == IoStep::Failed) failLater(r.error);
     if (r.step != IoStep::Progress) break;
   }
-  if (result.bytes > 0) noteActivity();
+  if (result.bytes > 0) countWritten(result.bytes);
   return result;
 }
 
@@ -84,7 +84,7 @@ void SocketImpl::writeReady() {
     const int count = write_.queue.gather(iov, WriteQueue::kMaxIov, writableNow());
     const IoResult r = transport().write(fd_, iov, count);
     write_.queue.consume(r.bytes);
-    if (r.bytes > 0) noteActivity();
+    if (r.bytes > 0) countWritten(r.bytes);
     if (plaintextSent(r.bytes)) return;
     switch (r.step) {
       case IoStep::Progress:

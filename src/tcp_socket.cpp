@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "access.hpp"
+#include "address.hpp"
 #include "option_checks.hpp"
 #include "socket_impl.hpp"
 #include "tcpsocket/app_policy.hpp"
@@ -51,6 +52,23 @@ TCPSocket TCPSocket::open(EventLoop& loop, std::string_view host, std::uint16_t 
 
 const std::string& TCPSocket::host() const { return impl().host(); }
 std::uint16_t TCPSocket::port() const { return impl().port(); }
+std::string TCPSocket::remoteAddress() const {
+  const auto& peer = impl().peerAddress();
+  return peer.is_unspecified() ? std::string() : detail::addressString(detail::unmapped(peer));
+}
+std::uint16_t TCPSocket::remotePort() const {
+  return impl().peerAddress().is_unspecified() ? 0 : impl().port();
+}
+std::string TCPSocket::localAddress() const {
+  const auto local = impl().localEndpoint();
+  return local ? detail::addressString(detail::unmapped(local->address())) : std::string();
+}
+std::uint16_t TCPSocket::localPort() const {
+  const auto local = impl().localEndpoint();
+  return local ? local->port() : 0;
+}
+std::uint64_t TCPSocket::bytesRead() const noexcept { return impl_ ? impl_->bytesRead() : 0; }
+std::uint64_t TCPSocket::bytesWritten() const noexcept { return impl_ ? impl_->bytesWritten() : 0; }
 bool TCPSocket::ssl() const { return impl().ssl(); }
 std::string TCPSocket::alpnProtocol() const { return impl().alpnProtocol(); }
 std::uint64_t TCPSocket::bufferedAmount() const { return impl().bufferedAmount(); }

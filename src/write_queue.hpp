@@ -45,8 +45,14 @@ class WriteQueue {
   static constexpr std::uint32_t kPackCapacity = 16 * 1024;
   static constexpr std::size_t kMaxChunk = 1u << 30;  // offsets fit in 32 bits
 
-  std::vector<Chunk> chunks_;
-  std::size_t head_ = 0;  // chunks before head_ are fully sent
+  struct Chunks {
+    std::vector<Chunk> list;
+    std::size_t head = 0;  // chunks before head are fully sent
+  };
+  Chunks& chunks();
+
+  // Made by the first push and dropped when the queue empties: an idle socket's queue is 16 B.
+  std::unique_ptr<Chunks> chunks_;
   std::uint64_t bytes_ = 0;
 };
 

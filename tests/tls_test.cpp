@@ -244,6 +244,27 @@ TEST_F(Tls, AlpnWithNothingInCommonFailsTheHandshake) {
   EXPECT_TRUE(runUntil(loop, [&] { return p.listener.stats().handshakeFailures == 1; }));
 }
 
+// docs/tls.md: a client that fails the handshake is dropped without an event. The server's
+// shared handlers (ServerSocketOptions::handlers) fired `error` and `close` for it although no
+// `connect` had handed it out, so a server counting connections with them drifted.
+TEST_F(Tls, AClientThatFailsTheHandshakeFiresNoSharedHandler) {
+  auto serverOptions = server(ca->issue());
+  serverOptions.tls.alpnProtocols = {"imap"};
+  int sharedEvents = 0;
+  auto handlers = std::make_shared<ts::SocketHandlers>();
+  handlers->onerror = [&](const ts::TCPSocketEvent&) { ++sharedEvents; };
+  handlers->onclose = [&](const ts::TCPSocketEvent&) { ++sharedEvents; };
+  serverOptions.handlers = handlers;
+  auto options = client();
+  options.tls.alpnProtocols = {"h2"};
+  Pair p(loop, serverOptions, options, "127.0.0.1");
+  ASSERT_TRUE(runUntil(loop, [&] { return p.clientEvents.closed(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return p.listener.stats().handshakeFailures == 1; }));
+  runFor(loop, 50ms);
+  EXPECT_EQ(p.connects, 0);
+  EXPECT_EQ(sharedEvents, 0) << "shared handlers ran for a connection never handed out";
+}
+
 TEST_F(Tls, ClientCertificateRequiredAndGiven) {
   auto serverOptions = server(ca->issue());
   serverOptions.tls.requireClientCertificate = true;

@@ -125,6 +125,15 @@ struct TCPSOCKET_API SocketOptions {
   /// The app policy this socket is opened under (see app_policy.hpp); null: the loop's policy,
   /// if any (EventLoop::setPolicy), else full trust.
   std::shared_ptr<const AppPolicy> policy{};
+  /// Beyond the reference: the local end to bind before connecting, for a host with several
+  /// addresses. An IPv4 or IPv6 literal ("" lets the kernel choose); only addresses of the
+  /// remote address's family are tried with it. `localPort` 0 lets the kernel pick (a port
+  /// alone binds the wildcard address of each remote address's family). open() throws
+  /// InvalidAddressError for a malformed address. A bind that fails is that address's connection
+  /// failure: with no other address left, `error` (ConnectionRefusedError for an address not on
+  /// this host, NetworkError for a port in use; `cause` has the errno) then `close`.
+  std::string localAddress{};
+  std::uint16_t localPort = 0;
   ConnectionOptions connection{};
   /// How TLS is spoken, from the start or after upgradeToSecure().
   TlsOptions tls{};

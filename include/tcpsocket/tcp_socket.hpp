@@ -54,6 +54,22 @@ class TCPSOCKET_API TCPSocket {
   const std::string& host() const;
   /// The port given to open(), or the peer's port for an accepted socket.
   std::uint16_t port() const;
+
+  /// @name Beyond the reference: the two ends and the bytes moved (Node's names)
+  /// @{
+  /// The peer's address as an IP literal (host() may be a name; an IPv4 peer of a dual-stack
+  /// server is "1.2.3.4", not "::ffff:1.2.3.4"), and its port; "" and 0 until connected.
+  std::string remoteAddress() const;
+  std::uint16_t remotePort() const;
+  /// This end, as the kernel bound it (for a client, the address and ephemeral port it got; see
+  /// SocketOptions::localAddress); "" and 0 before connecting and once the descriptor is closed.
+  std::string localAddress() const;
+  std::uint16_t localPort() const;
+  /// Bytes delivered to `data` listeners, and bytes the writer handed to the kernel (with TLS:
+  /// application bytes, before encryption), since the socket was made. Kept after `close`.
+  std::uint64_t bytesRead() const noexcept;
+  std::uint64_t bytesWritten() const noexcept;
+  /// @}
   /// True for TLS sockets: from the start (useSecureTransport, or accepted by a TLS server), or
   /// from the moment upgradeToSecure() is called, before its handshake has completed.
   bool ssl() const;

@@ -1,0 +1,136 @@
+// Beyond the reference: a socket's two ends (remoteAddress/remotePort, localAddress/localPort),
+// the bytes it moved (bytesRead/bytesWritten), and binding a client to a local address
+// (SocketOptions::localAddress/localPort).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+#include "support/test_support.hpp"
+
+namespace test {
+namespace {
+
+// An echo server on `address`, keeping its last accepted socket.
+struct EchoServer {
+  explicit EchoServer(ts::EventLoop& loop, const std::string& address = "127.0.0.1")
+      : server(ts::TCPServerSocket::listen(loop, 0, {.localAddress = address})) {
+    server.onconnect([this](const ts::TCPServerSocketEvent& e) {
+      accepted = e.socket;
+      e.socket.ondata(
+          [](const ts::TCPSocketEvent& d) { d.target.send(std::get<std::string_view>(d.data)); });
+    });
+  }
+  ts::TCPServerSocket server;
+  ts::TCPSocket accepted;
+};
+
+// A port nobody listens on or is bound to right now, on `address`.
+std::uint16_t freePort(const char* address) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, address, &a.sin_addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t size = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(Endpoints, BothEndsAreKnownOnBothSidesAndNothingBeforeConnecting) {
+  ts::EventLoop loop;
+  EchoServer echo(loop);
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort());
+  EXPECT_EQ(client.remoteAddress(), "");
+  EXPECT_EQ(client.remotePort(), 0);
+  EXPECT_EQ(client.localAddress(), "");
+  EXPECT_EQ(client.localPort(), 0);
+  Recorder events(client);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") && echo.accepted; }));
+  EXPECT_EQ(client.remoteAddress(), "127.0.0.1");
+  EXPECT_EQ(client.remotePort(), echo.server.localPort());
+  EXPECT_EQ(client.localAddress(), "127.0.0.1");
+  EXPECT_NE(client.localPort(), 0);
+  EXPECT_EQ(echo.accepted.remoteAddress(), "127.0.0.1");
+  EXPECT_EQ(echo.accepted.remotePort(), client.localPort());
+  EXPECT_EQ(echo.accepted.localAddress(), "127.0.0.1");
+  EXPECT_EQ(echo.accepted.localPort(), echo.server.localPort());
+}
+
+TEST(Endpoints, AnIpv4PeerOfADualStackServerIsShownAsIpv4) {
+  ts::EventLoop loop;
+  EchoServer echo(loop, "::");
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return bool(echo.accepted); }));
+  EXPECT_EQ(echo.accepted.remoteAddress(), "127.0.0.1");
+  EXPECT_EQ(echo.accepted.localAddress(), "127.0.0.1");
+}
+
+TEST(Endpoints, ByteCountersCountWhatMovedAndOutliveTheClose) {
+  ts::EventLoop loop;
+  EchoServer echo(loop);
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort());
+  Recorder events(client);
+  client.onopen([](const ts::TCPSocketEvent& e) { e.target.send(std::string_view("hello")); });
+  ASSERT_TRUE(runUntil(loop, [&] { return events.received == "hello"; }));
+  client.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(client.bytesWritten(), 5u);
+  EXPECT_EQ(client.bytesRead(), 5u);
+  EXPECT_EQ(echo.accepted.bytesRead(), 5u);
+  EXPECT_EQ(echo.accepted.bytesWritten(), 5u);
+  EXPECT_EQ(client.localPort(), 0) << "the descriptor is closed";
+}
+
+TEST(Endpoints, AClientBindsTheLocalAddressAndPortItIsGiven) {
+  ts::EventLoop loop;
+  EchoServer echo(loop, "0.0.0.0");
+  const std::uint16_t port = freePort("127.0.0.3");
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort(),
+                                    {.localAddress = "127.0.0.3", .localPort = port});
+  Recorder events(client);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.has("open") && echo.accepted; }))
+      << (events.events.empty() ? "" : events.events.front());
+  EXPECT_EQ(client.localAddress(), "127.0.0.3");
+  EXPECT_EQ(client.localPort(), port);
+  EXPECT_EQ(echo.accepted.remoteAddress(), "127.0.0.3");
+  EXPECT_EQ(echo.accepted.remotePort(), port);
+}
+
+TEST(Endpoints, ALocalAddressNotOnThisHostFailsTheConnectionWithItsCause) {
+  ts::EventLoop loop;
+  EchoServer echo(loop);
+  // 192.0.2.0/24 is TEST-NET-1: never an address of a host.
+  auto client = ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort(),
+                                    {.localAddress = "192.0.2.1"});
+  Recorder events(client);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  ASSERT_EQ(events.events.size(), 2u);
+  EXPECT_EQ(events.events[0].rfind("error:ConnectionRefusedError", 0), 0u) << events.events[0];
+  EXPECT_EQ(events.events[1], "close");
+}
+
+TEST(Endpoints, ALocalAddressOfAnotherFamilyIsNotUsedForThePeer) {
+  ts::EventLoop loop;
+  EchoServer echo(loop);
+  auto client =
+      ts::TCPSocket::open(loop, "127.0.0.1", echo.server.localPort(), {.localAddress = "::1"});
+  Recorder events(client);
+  ASSERT_TRUE(runUntil(loop, [&] { return events.closed(); }));
+  EXPECT_EQ(events.events.front().rfind("error:NetworkError", 0), 0u) << events.events.front();
+  EXPECT_FALSE(echo.accepted) << "connected from an address of the wrong family";
+}
+
+TEST(Endpoints, AMalformedLocalAddressIsRefusedByOpen) {
+  ts::EventLoop loop;
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.localAddress = "not-an-address"}),
+               ts::InvalidAddressError);
+}
+
+}  // namespace
+}  // namespace test
