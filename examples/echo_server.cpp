@@ -19,10 +19,11 @@ int main(int argc, char** argv) {
     tcpsocket::TCPSocket socket = event.socket;  // already open; keep using it from its events
 
     socket.ondata([](const tcpsocket::TCPSocketEvent& e) {
-      // send() returns false once more than 64 KiB wait to be written: stop reading until `drain`.
-      if (!e.target.send(std::get<tcpsocket::ArrayBuffer>(e.data))) e.target.suspend();
+      // send() returns false once more than 64 KiB wait to be written: stop reading until
+      // `drain`. suspendUntilDrain() brakes once per episode and resumes by itself, so it stays
+      // right for a handler that sends several replies per `data` (suspend() is counted).
+      if (!e.target.send(std::get<tcpsocket::ArrayBuffer>(e.data))) e.target.suspendUntilDrain();
     });
-    socket.ondrain([](const tcpsocket::TCPSocketEvent& e) { e.target.resume(); });
     socket.onclose([](const tcpsocket::TCPSocketEvent& e) {
       std::printf("%s:%u left\n", e.target.host().c_str(), e.target.port());
     });
