@@ -77,6 +77,8 @@ std::shared_ptr<void> LoopCore::holdWork() {
 // Each member leaves the list before abandon(), which may free it (and others with it). Work
 // holds still alive let go of the io_context now, while it exists.
 LoopCore::~LoopCore() {
+  // Handlers destroyed with io_ below may cancel registrations (touched()): no host to wake then.
+  host_.store(nullptr, std::memory_order_release);
   while (LoopMember* m = takeFirstMember()) m->abandon();
   std::lock_guard lock(holdsMutex_);
   for (auto& weak : holds_) {

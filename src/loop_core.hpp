@@ -125,14 +125,16 @@ class LoopCore {
   void unlinkLocked(LoopMember& member) noexcept;
   LoopMember* takeFirstMember() noexcept;
 
+  // Before io_, so they outlive it: touched() reads them, and a handler destroyed with io_ may
+  // cancel a registration, which calls touched() (~LoopCore has cleared host_ by then).
+  std::atomic<std::thread::id> runner_{};
+  std::atomic<HostLink*> host_{nullptr};  // hostLink_, readable from any thread once set
   asio::io_context io_{1};
   ReadinessSet readiness_{io_};  // after io_: gone before it
-  std::atomic<std::thread::id> runner_{};
   std::unique_ptr<HostLink> hostLink_;
   struct WorkHold;
   std::mutex holdsMutex_;
   std::vector<std::weak_ptr<WorkHold>> holds_;
-  std::atomic<HostLink*> host_{nullptr};  // hostLink_, readable from any thread once set
   std::unique_ptr<std::uint8_t[]> readBuffer_;
   Resolver resolver_;
   std::shared_ptr<const AppPolicy> policy_;

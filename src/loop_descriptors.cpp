@@ -50,6 +50,8 @@ class DescriptorWatch final : public Registered,
 
  private:
   void descriptorReady(bool, bool, bool) noexcept override {
+    // Held for the call: the callback may cancel the watch, which drops self_, the last owner.
+    const auto keep = shared_from_this();
     if (!checkPosted_) check();
   }
 
@@ -65,7 +67,10 @@ class DescriptorWatch final : public Registered,
     if (cancelled()) return;
     pollfd p{fd_,
              static_cast<short>((want_.readable ? POLLIN : 0) | (want_.writable ? POLLOUT : 0)), 0};
-    if (::poll(&p, 1, 0) < 0) return;
+    if (::poll(&p, 1, 0) < 0) {  // EINTR, ENOMEM: look again later, or a level might be lost
+      retryLater();
+      return;
+    }
     if ((p.revents & POLLNVAL) != 0) {
       core_.reportException(std::make_exception_ptr(
           std::system_error(EBADF, std::generic_category(),
@@ -78,7 +83,10 @@ class DescriptorWatch final : public Registered,
                       want_.writable && ((p.revents & POLLOUT) != 0 || failed)};
     if (!ready.readable && !ready.writable) return;  // the next edge calls again
     invoke([&] { fn_(ready); });
-    if (cancelled()) return;
+    if (!cancelled()) retryLater();
+  }
+
+  void retryLater() noexcept {
     try {
       postCheck();
     } catch (...) {  // out of memory: the next edge calls again

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "registered.hpp"
 #include "tcpsocket/event_loop.hpp"
@@ -55,7 +56,14 @@ EventLoop::Watch EventLoop::watchSignals(std::initializer_list<int> signals,
     }
   }
   auto watch = std::make_shared<detail::SignalWatch>(*core_, std::move(fn));
-  for (int signal : signals) watch->add(signal);
+  for (int signal : signals) {
+    try {
+      watch->add(signal);
+    } catch (const std::system_error&) {  // EINVAL: one the C library keeps (32 and 33 in glibc)
+      throw std::invalid_argument("watchSignals: signal " + std::to_string(signal) +
+                                  " cannot be caught");
+    }
+  }
   detail::SignalWatch::arm(watch);
   return Watch(watch);
 }

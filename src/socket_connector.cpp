@@ -17,7 +17,7 @@ Connector* Connector::connecting(const std::shared_ptr<SocketImpl>& self, Connec
 }
 
 Connector::Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy,
-                     std::optional<asio::ip::tcp::endpoint> local)
+                     std::optional<LocalEnd> local)
     : socket_(socket), policy_(std::move(policy)), local_(std::move(local)) {}
 
 Connector::~Connector() = default;
@@ -71,13 +71,16 @@ void Connector::tryAddress(std::shared_ptr<Endpoints> endpoints, std::size_t ind
         policy_->connectDenial(socket_.host(), addressString(target.address()), socket_.port())
             .has_value();
     if (lastAttemptDenied_) continue;
-    std::optional<asio::ip::tcp::endpoint> local = local_;
-    if (local && local->address().is_unspecified()) {  // a port alone: this family's wildcard
-      local->address(target.address().is_v4() ? asio::ip::address(asio::ip::address_v4::any())
-                                              : asio::ip::address(asio::ip::address_v6::any()));
-    } else if (local && local->protocol() != target.protocol()) {
-      last = asio::error::address_family_not_supported;
-      continue;
+    std::optional<asio::ip::tcp::endpoint> local;
+    if (local_ && local_->address) {
+      if (local_->address->is_v4() != target.address().is_v4()) {
+        // Not this one; a failure of another address, if any, is the better report.
+        if (!last) last = asio::error::address_family_not_supported;
+        continue;
+      }
+      local.emplace(*local_->address, local_->port);
+    } else if (local_) {  // a port alone: the wildcard of this address's family
+      local.emplace(target.protocol(), local_->port);
     }
     std::error_code ec;
     attempt_.emplace(socket_.loop()->io());

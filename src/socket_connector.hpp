@@ -19,12 +19,20 @@ namespace tcpsocket::detail {
 
 class SocketImpl;
 
+/// What a client binds before connecting (SocketOptions::localAddress/localPort): an address
+/// (then only remote addresses of its family are tried), or a port alone (then the wildcard
+/// address of each remote address's family).
+struct LocalEnd {
+  std::optional<asio::ip::address> address;
+  std::uint16_t port = 0;
+};
+
 class Connector {
  public:
   /// `policy` is checked for every address tried; null: full trust. `local`: bound before each
-  /// attempt (addresses of another family are skipped).
+  /// attempt.
   Connector(SocketImpl& socket, std::shared_ptr<const AppPolicy> policy,
-            std::optional<asio::ip::tcp::endpoint> local);
+            std::optional<LocalEnd> local);
   ~Connector();
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
@@ -42,7 +50,7 @@ class Connector {
 
   SocketImpl& socket_;
   std::shared_ptr<const AppPolicy> policy_;
-  std::optional<asio::ip::tcp::endpoint> local_;
+  std::optional<LocalEnd> local_;
   std::optional<asio::ip::tcp::socket> attempt_;
   std::optional<asio::steady_timer> deadline_;
   bool lastAttemptDenied_ = false;  // the policy refused the last address tried

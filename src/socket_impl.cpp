@@ -106,37 +106,39 @@ const ConnectionOptions& SocketImpl::settings() const noexcept {
 // Birth
 
 namespace {
-// SocketOptions::localAddress/localPort as an endpoint to bind; nothing when neither is set.
-std::optional<asio::ip::tcp::endpoint> localEnd(const SocketOptions& options) {
+// SocketOptions::localAddress/localPort as what to bind; nothing when neither is set.
+std::optional<LocalEnd> localEnd(const SocketOptions& options) {
   if (options.localAddress.empty() && options.localPort == 0) return std::nullopt;
-  std::error_code ec;
-  const auto address = options.localAddress.empty()
-                           ? asio::ip::address(asio::ip::address_v4::any())
-                           : asio::ip::make_address(options.localAddress, ec);
-  if (ec) {
-    throw InvalidAddressError("localAddress '" + options.localAddress +
-                              "' is not an IPv4 or IPv6 address");
+  LocalEnd local{std::nullopt, options.localPort};
+  if (!options.localAddress.empty()) {
+    std::error_code ec;
+    local.address = asio::ip::make_address(options.localAddress, ec);
+    if (ec) {
+      throw InvalidAddressError("localAddress '" + options.localAddress +
+                                "' is not an IPv4 or IPv6 address");
+    }
   }
-  return asio::ip::tcp::endpoint(address, options.localPort);
+  return local;
 }
 }  // namespace
 
 std::shared_ptr<SocketImpl> SocketImpl::connect(LoopCore& loop, std::string_view host,
                                                 std::uint16_t port, const SocketOptions& options,
                                                 std::shared_ptr<const TlsContext> tls) {
+  auto local = localEnd(options);  // throws before anything is made
   auto s =
       std::make_shared<SocketImpl>(Private{}, loop, options.binaryType, ReadyState::Connecting);
   s->host_ = std::make_unique<std::string>(host);
   s->port_ = port;
-  s->self_ = s;
   if (tls) s->extras().tlsContext = std::move(tls);
   if (options.useSecureTransport) s->extras().securing = std::make_unique<Securing>(loop.io(), 0);
   if (options.connection != ConnectionOptions{}) {  // the defaults cost no allocation
     s->extras().options = std::make_shared<const ConnectionOptions>(options.connection);
   }
   auto& connector = s->extras().connector;
-  connector = std::make_unique<Connector>(*s, options.policy, localEnd(options));
+  connector = std::make_unique<Connector>(*s, options.policy, std::move(local));
   connector->start(options.connectTimeout);
+  s->self_ = s;  // last: a throw above must not leave a socket keeping itself alive
   return s;
 }
 

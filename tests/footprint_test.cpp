@@ -116,5 +116,19 @@ TEST(Footprint, AnIdleAcceptedConnectionIsOneAllocationOfAboutAQuarterKiB) {
   }));
 }
 
+// Found by an attack: an open() refused for its options (a malformed localAddress) left the
+// half-made socket keeping itself alive until the loop was destroyed, 432 B each.
+TEST(Footprint, AnOpenRefusedForItsOptionsLeavesNothingBehind) {
+  ts::EventLoop loop;
+  auto refuse = [&] {
+    EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.localAddress = "not-an-address"}),
+                 ts::InvalidAddressError);
+  };
+  refuse();  // warms what is made once
+  const long long bytesBefore = liveBytes;
+  for (int i = 0; i < 100; ++i) refuse();
+  EXPECT_EQ(liveBytes - bytesBefore, 0) << "refused opens left memory behind";
+}
+
 }  // namespace
 }  // namespace test

@@ -86,6 +86,11 @@ TEST(LoopSignals, SignalsThatCannotBeCaughtAreRefused) {
     EXPECT_THROW(loop.watchSignals({signal}, [](int) {}), std::invalid_argument) << signal;
   }
   EXPECT_THROW(loop.watchSignals({}, [](int) {}), std::invalid_argument);
+  // Signals the C library keeps for itself (glibc: 32 and 33) are refused the same way; Asio
+  // threw std::system_error for them.
+  for (int signal = 32; signal < SIGRTMIN; ++signal) {
+    EXPECT_THROW(loop.watchSignals({signal}, [](int) {}), std::invalid_argument) << signal;
+  }
 }
 
 TEST(LoopDescriptors, LevelTriggeredACallbackThatReadsOneByteIsCalledUntilAllIsRead) {
@@ -121,6 +126,28 @@ TEST(LoopDescriptors, LevelTriggeredACallbackThatReadsOneByteIsCalledUntilAllIsR
   });
   ASSERT_TRUE(runUntil(loop, [&] { return read == "abcde"; }));
   again.cancel();
+}
+
+// Found by an attack (AddressSanitizer: heap-use-after-free): a callback run from a readiness
+// edge that cancelled its own watch freed the watch, and the callback with it, while it ran.
+TEST(LoopDescriptors, ACallbackMayCancelItsOwnWatchAndGoOnUsingWhatItCaptured) {
+  ts::EventLoop loop;
+  Pipe pipe;
+  auto log = std::make_shared<std::string>();
+  ts::EventLoop::Watch watch;
+  watch = loop.watchDescriptor(pipe.reader(), {.readable = true},
+                               [&watch, log, fd = pipe.reader()](ts::EventLoop::Ready) {
+                                 char c = 0;
+                                 if (::read(fd, &c, 1) == 1) *log += c;
+                                 watch.cancel();
+                                 *log += " cancelled";  // the closure must still be alive here
+                               });
+  runFor(loop, 20ms);  // the first look finds nothing: the call below comes from an edge
+  ASSERT_EQ(::write(pipe.writer(), "x", 1), 1);
+  ASSERT_TRUE(runUntil(loop, [&] { return !log->empty(); }));
+  ASSERT_EQ(::write(pipe.writer(), "y", 1), 1);
+  runFor(loop, 20ms);
+  EXPECT_EQ(*log, "x cancelled");
 }
 
 TEST(LoopDescriptors, WritableAndEndOfFileAreReported) {

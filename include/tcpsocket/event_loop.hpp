@@ -122,8 +122,11 @@ class TCPSOCKET_API EventLoop {
   /// a terminal, an eventfd, another library's socket. Level-triggered: called again, on a later
   /// turn of the loop, for as long as the descriptor stays ready, so `fn` need not drain it. The
   /// descriptor stays the caller's: never closed, never made non-blocking by the loop; keep it
-  /// open until cancel(). Throws std::system_error where the kernel cannot watch it (EPERM for a
-  /// regular file, EBADF), std::invalid_argument if `want` asks for nothing.
+  /// open until cancel() (closed while watched, its number may be reused by another descriptor,
+  /// which the watch would then report). At end of file or on a pipe whose writer is gone it
+  /// stays readable: cancel the watch then, or it is called on every turn of the loop. Throws
+  /// std::system_error where the kernel cannot watch it (EPERM for a regular file, EBADF,
+  /// EEXIST if it is watched already), std::invalid_argument if `want` asks for nothing.
   Watch watchDescriptor(int fd, Ready want, std::function<void(Ready ready)> fn);
   /// @}
 
