@@ -113,4 +113,43 @@ TEST(CliOptions, UnknownCommandAndNoCommand) {
   EXPECT_EQ(parse({"--version"}).kind, Command::Kind::Version);
 }
 
+// netcat's manners (issue: `listen --help` was a usage error, `--port=7000` and short flags were
+// refused, `-v` after `connect HOST PORT` was read as a third argument).
+TEST(CliOptions, FlagEqualsValueIsTheSameAsFlagSpaceValue) {
+  const Command c = parse({"listen", "--port=7000", "--mode=discard", "--host=::1"});
+  EXPECT_EQ(c.listen.port, 7000);
+  EXPECT_EQ(c.listen.mode, tcpsocket::cli::Mode::Discard);
+  EXPECT_EQ(c.listen.host, "::1");
+  EXPECT_EQ(parse({"connect", "h", "1", "--timeout=2.5"}).connect.timeout, 2500ms);
+  EXPECT_THROW(parse({"listen", "--verbose=1"}), UsageError) << "a switch given a value";
+  EXPECT_THROW(parse({"listen", "--port="}), UsageError);
+}
+
+TEST(CliOptions, NetcatShortFlags) {
+  const Command l = parse({"-l", "-p", "7000", "-k", "-v", "-s", "::"});
+  EXPECT_EQ(l.kind, Command::Kind::Listen);
+  EXPECT_EQ(l.listen.port, 7000);
+  EXPECT_EQ(l.listen.host, "::");
+  EXPECT_TRUE(l.verbose);
+  const Command c = parse({"connect", "example.org", "80", "-v", "-w", "3", "-s", "127.0.0.2"});
+  EXPECT_EQ(c.connect.host, "example.org");
+  EXPECT_EQ(c.connect.port, 80);
+  EXPECT_TRUE(c.verbose);
+  EXPECT_EQ(c.connect.timeout, 3000ms);
+  EXPECT_EQ(c.connect.source, "127.0.0.2");
+  EXPECT_THROW(parse({"connect", "h", "1", "-x"}), UsageError) << "an unknown short flag";
+  EXPECT_THROW(parse({"connect", "h", "-1"}), UsageError) << "a negative port";
+}
+
+TEST(CliOptions, HelpOnEverySubcommand) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"listen", "--help"},
+                                               {"listen", "--port", "1", "-h"},
+                                               {"connect", "--help"},
+                                               {"connect", "h", "1", "-h"},
+                                               {"-h"},
+                                               {"--help"}}) {
+    EXPECT_EQ(parse(args).kind, Command::Kind::Help) << args.front();
+  }
+}
+
 }  // namespace

@@ -37,6 +37,22 @@ class ConnectCommand(unittest.TestCase):
         finally:
             self.assertEqual(stop(proc), 0)
 
+    def test_source_and_netcat_flags_connect_from_the_given_address(self):
+        def handler(conn):
+            peer = conn.getpeername()[0]
+            conn.sendall(peer.encode())
+            return read_all(conn)
+
+        server = OneShotServer(handler, host="0.0.0.0")
+        try:
+            r = run_connect("127.0.0.1", str(server.port), "-s", "127.0.0.9", "--timeout=5", "-v",
+                            stdin=b"hi")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"127.0.0.9")
+        finally:
+            server.close()
+        self.assertEqual(server.result, b"hi")
+
     def test_end_of_stdin_half_closes_and_the_reply_still_arrives(self):
         def handler(conn):
             request = read_all(conn)  # ends only with the client's FIN

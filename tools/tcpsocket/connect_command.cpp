@@ -52,6 +52,7 @@ class Session {
     SocketOptions o;
     o.binaryType = BinaryType::ArrayBuffer;
     o.connectTimeout = options.timeout;
+    o.localAddress = options.source;
     if (options.tls) {  // else no TLS context: the system's trust store is costly to load
       o.tls.trustedCertificates.file = options.caFile;
       o.tls.serverName = options.serverName;

@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <optional>
+#include <utility>
 
 namespace tcpsocket::cli {
 
@@ -12,12 +15,16 @@ Usage:
                    [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
                    [--chat-budget MIB]
                    [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
-  tcpsocket connect HOST PORT [--timeout SECONDS] [--tls [--ca FILE] [--servername NAME]
-                   [--dangerously-accept-any-certificate]] [--manifest FILE] [--verbose]
-  tcpsocket --help | --version
+  tcpsocket connect HOST PORT [--timeout SECONDS] [--source ADDR] [--tls [--ca FILE]
+                   [--servername NAME] [--dangerously-accept-any-certificate]]
+                   [--manifest FILE] [--verbose]
+  tcpsocket --help | --version          (`tcpsocket listen --help` works too)
+
+Flags take `--flag value` or `--flag=value`. netcat's short flags work: -l (as `listen`),
+-p PORT, -s ADDR (--source), -k (ignored: listen keeps listening), -v, -w SECONDS (--timeout), -h.
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
-         --host     address to bind (default 127.0.0.1; "::" for IPv6 and IPv4)
+         --host     address to bind (default 127.0.0.1; "::" for IPv6 and IPv4); also --source
          --port     port to bind (default 0: the system picks one, shown in the line above)
          --backlog  listen queue length (default 0: the system's maximum)
          --mode     echo: send every byte back; discard: drop input; chat: relay each line
@@ -39,6 +46,7 @@ connect  Copies stdin to the socket and the socket to stdout, like netcat; at th
                     CAs (or --ca FILE) and HOST (or --servername NAME). Nothing from stdin
                     is sent before the handshake has completed.
          --dangerously-accept-any-certificate  skip that verification (tests only)
+         --source   connect from this local address (an IP literal)
 --manifest run under the policy of a Firefox OS app manifest (manifest.webapp): its type,
            its tcp-socket permission and allowlists (see docs/permissions.md)
 --verbose  log connections and errors to stderr
@@ -101,27 +109,72 @@ Mode parseMode(const std::string& text) {
   throw UsageError("--mode expects echo, discard or chat, got '" + text + "'");
 }
 
-// Walks the arguments, handing each flag its value.
+// The short flags netcat users type, as our long ones. -k (keep listening) and -l (listen) are
+// what `listen` always does: accepted and ignored there.
+std::string longFlag(const std::string& arg) {
+  static const std::pair<const char*, const char*> kShort[] = {
+      {"-p", "--port"}, {"-s", "--source"}, {"-v", "--verbose"}, {"-w", "--timeout"},
+      {"-h", "--help"}, {"-k", "-k"},       {"-l", "-l"},
+  };
+  for (const auto& [shortName, longName] : kShort) {
+    if (arg == shortName) return longName;
+  }
+  return arg;
+}
+
+// Walks the arguments, handing each flag its value: `--flag value` or `--flag=value`.
 class Cursor {
  public:
   explicit Cursor(const std::vector<std::string>& args) : args_(args) {}
-  bool done() const { return i_ >= args_.size(); }
-  const std::string& next() { return args_[i_++]; }
-  const std::string& valueOf(const std::string& flag) {
-    if (done()) throw UsageError(flag + " needs a value");
-    return next();
+  bool done() {
+    checkValueTaken();
+    return i_ >= args_.size();
+  }
+  /// The next argument as a flag (a short one as its long name) or a positional argument.
+  std::string next() {
+    checkValueTaken();
+    const std::string& arg = args_[i_++];
+    const auto equals = arg.find('=');
+    if (arg.starts_with("--") && equals != std::string::npos) {
+      inlineValue_ = arg.substr(equals + 1);
+      flag_ = arg.substr(0, equals);
+      return flag_;
+    }
+    return longFlag(arg);
+  }
+  std::string valueOf(const std::string& flag) {
+    if (inlineValue_) {
+      std::string value = std::move(*inlineValue_);
+      inlineValue_.reset();
+      return value;
+    }
+    if (i_ >= args_.size()) throw UsageError(flag + " needs a value");
+    return args_[i_++];
   }
 
  private:
+  void checkValueTaken() const {
+    if (inlineValue_) throw UsageError(flag_ + " takes no value");
+  }
+
   const std::vector<std::string>& args_;
   std::size_t i_ = 0;
+  std::optional<std::string> inlineValue_;  // from --flag=value, until the flag takes it
+  std::string flag_;
 };
+
+bool isHelp(const std::string& flag) { return flag == "--help"; }
 
 void parseListen(Cursor& c, Command& cmd) {
   auto& o = cmd.listen;
   while (!c.done()) {
-    const std::string& arg = c.next();
-    if (arg == "--host")
+    const std::string arg = c.next();
+    if (isHelp(arg)) {
+      cmd.kind = Command::Kind::Help;
+      return;
+    }
+    if (arg == "-k" || arg == "-l") continue;  // netcat's keep-listening and listen: always so
+    if (arg == "--host" || arg == "--source")  // --source (-s): netcat's name for it
       o.host = c.valueOf(arg);
     else if (arg == "--port")
       o.port = parsePort(arg, c.valueOf(arg));
@@ -163,7 +216,11 @@ void parseConnect(Cursor& c, Command& cmd) {
   auto& o = cmd.connect;
   std::vector<std::string> positional;
   while (!c.done()) {
-    const std::string& arg = c.next();
+    const std::string arg = c.next();
+    if (isHelp(arg)) {
+      cmd.kind = Command::Kind::Help;
+      return;
+    }
     if (arg == "--tls")
       o.tls = true;
     else if (arg == "--ca")
@@ -176,9 +233,12 @@ void parseConnect(Cursor& c, Command& cmd) {
       o.timeout = parseSeconds(arg, c.valueOf(arg));
     else if (arg == "--manifest")
       o.manifest = c.valueOf(arg);
+    else if (arg == "--source")
+      o.source = nonEmpty(arg, c.valueOf(arg));
     else if (arg == "--verbose")
       cmd.verbose = true;
-    else if (arg.starts_with("--"))
+    else if (arg.starts_with("-") && arg.size() > 1 &&
+             !std::isdigit(static_cast<unsigned char>(arg[1])))
       throw UsageError("unknown argument '" + arg + "' for connect");
     else
       positional.push_back(arg);
@@ -197,12 +257,12 @@ Command parse(const std::vector<std::string>& args) {
   Command cmd;
   if (args.empty()) throw UsageError("missing command (listen or connect); see --help");
   Cursor c(args);
-  const std::string& first = c.next();
-  if (first == "--help" || first == "-h" || first == "help") {
+  const std::string first = c.next();
+  if (first == "--help" || first == "help") {
     cmd.kind = Command::Kind::Help;
   } else if (first == "--version") {
     cmd.kind = Command::Kind::Version;
-  } else if (first == "listen") {
+  } else if (first == "listen" || first == "-l") {  // `tcpsocket -l -p 7000`, as with nc
     cmd.kind = Command::Kind::Listen;
     parseListen(c, cmd);
   } else if (first == "connect") {

@@ -25,14 +25,14 @@ struct ListenOptions {
   Mode mode = Mode::Echo;
   std::string tlsCert;
   std::string tlsKey;
-  std::string manifest;              ///< run under this app manifest's policy (empty: full trust)
+  std::string manifest;  ///< run under this app manifest's policy (empty: full trust)
   /// Per process (each worker, each --threads loop): at the limit, new clients wait in the
   /// backlog. A default, not "unlimited": each connection has a worst-case cost (see
   /// docs/reliability.md), so an unbounded count is unbounded memory.
   std::uint32_t maxConnections = 10000;
-  std::uint64_t chatBudget = 16u << 20;  ///< --chat-budget: bytes of lines a chat room may hold
-  std::uint32_t workers = 1;         ///< processes sharing the port (SO_REUSEPORT)
-  std::uint32_t threads = 1;         ///< loops (one per thread) in each process, same port
+  std::uint64_t chatBudget = 16u << 20;      ///< --chat-budget: bytes of lines a chat room may hold
+  std::uint32_t workers = 1;                 ///< processes sharing the port (SO_REUSEPORT)
+  std::uint32_t threads = 1;                 ///< loops (one per thread) in each process, same port
   std::chrono::milliseconds idleTimeout{0};  ///< 0: none
 };
 
@@ -45,6 +45,7 @@ struct ConnectOptions {
   bool acceptAnyCertificate = false;  ///< --dangerously-accept-any-certificate
   std::chrono::milliseconds timeout{30000};  ///< for the whole connection attempt
   std::string manifest;                      ///< run under this app manifest's policy
+  std::string source;                        ///< --source: the local address to connect from
 };
 
 struct Command {
