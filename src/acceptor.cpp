@@ -53,7 +53,8 @@ int Acceptor::nativeHandle() const noexcept {
   return acceptor && acceptor->is_open() ? acceptor->native_handle() : -1;
 }
 
-void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, int backlog) {
+void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, bool ipv6Only,
+                      int backlog) {
   const std::string where = hostPort(endpoint.address().to_string(), endpoint.port());
   // Asio reports errno values in a category of its own; the exceptions carry the system's.
   auto fail = [&where](int err) { throwListenError({err, std::system_category()}, where); };
@@ -68,8 +69,10 @@ void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, i
       fail(errno);
     }
   }
-  if (endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
-    acceptor_->set_option(asio::ip::v6_only(false), ec);  // "::" is dual-stack whatever the sysctl
+  if (endpoint.address().is_v6()) {
+    // Set either way: "::" is dual-stack unless asked, whatever the sysctl says.
+    acceptor_->set_option(asio::ip::v6_only(ipv6Only), ec);
+    if (ec) fail(ec.value());
   }
   acceptor_->bind(endpoint, ec);
   if (ec) fail(ec.value());

@@ -34,7 +34,7 @@ class Acceptor {
   explicit Acceptor(LoopCore& loop);
 
   /// Binds and listens; throws the named errors of TCPServerSocket::listen.
-  void listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, int backlog);
+  void listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, bool ipv6Only, int backlog);
   /// Starts accepting, or resumes after mayAccept() said no. Pending waits hold `handler` alive.
   void start(std::shared_ptr<Handler> handler);
   /// Stops accepting and closes the listening descriptor.

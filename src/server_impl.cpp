@@ -47,7 +47,8 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
   if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
     accepted->tls = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
   }
-  s->acceptor_.listen(asio::ip::tcp::endpoint(address, port), options.reusePort, backlog);
+  s->acceptor_.listen(asio::ip::tcp::endpoint(address, port), options.reusePort, options.ipv6Only,
+                      backlog);
   accepted->binaryType = options.binaryType;
   accepted->options = std::make_shared<const ConnectionOptions>(options.connection);
   accepted->owner = s;

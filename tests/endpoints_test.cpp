@@ -162,6 +162,26 @@ TEST(Endpoints, AnExplicitWildcardKeepsItsFamilyAndAPortAloneFitsEither) {
   EXPECT_EQ(portAlone.localPort(), port);
 }
 
+TEST(Endpoints, AnIpv6OnlyServerTakesNoIpv4ClientsAndLeavesThePortToAnIpv4One) {
+  ts::EventLoop loop;
+  auto v6 = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "::", .ipv6Only = true});
+  int connects = 0;
+  v6.onconnect([&](const ts::TCPServerSocketEvent&) { ++connects; });
+  auto overIpv4 = ts::TCPSocket::open(loop, "127.0.0.1", v6.localPort());
+  Recorder refused(overIpv4);
+  ASSERT_TRUE(runUntil(loop, [&] { return refused.closed(); }));
+  EXPECT_EQ(refused.events.front().rfind("error:ConnectionRefusedError", 0), 0u)
+      << refused.events.front();
+  auto overIpv6 = ts::TCPSocket::open(loop, "::1", v6.localPort());
+  ASSERT_TRUE(runUntil(loop, [&] { return connects == 1; }));
+  // The IPv4 side of the port is free: an IPv4 server may have it.
+  EXPECT_NO_THROW(ts::TCPServerSocket::listen(loop, v6.localPort(), {.localAddress = "0.0.0.0"}));
+  // Without the option, "::" holds both.
+  auto dual = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "::"});
+  EXPECT_THROW(ts::TCPServerSocket::listen(loop, dual.localPort(), {.localAddress = "0.0.0.0"}),
+               ts::AddressInUseError);
+}
+
 TEST(Endpoints, AMalformedLocalAddressIsRefusedByOpen) {
   ts::EventLoop loop;
   EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.localAddress = "not-an-address"}),

@@ -165,6 +165,10 @@ struct TCPSOCKET_API ServerSocketOptions {
   /// SO_REUSEPORT: several listeners (one per process or per loop) share one port and the kernel
   /// spreads incoming connections among them, as nginx workers do.
   bool reusePort = false;
+  /// Beyond the reference: for an IPv6 localAddress, IPv6 only (IPV6_V6ONLY). With "::" the
+  /// server then takes no IPv4 clients, and another socket may listen on 0.0.0.0 and the same
+  /// port. false (the default): "::" is dual-stack, whatever the system's default is.
+  bool ipv6Only = false;
   /// Beyond the reference: accept TLS connections (tls.certificateChain and tls.privateKey are
   /// then required). A TLS connection is handed out through `connect` only once its handshake has
   /// completed; a client that fails it, or does not finish it within tls.handshakeTimeout, is
