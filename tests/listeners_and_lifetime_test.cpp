@@ -181,19 +181,21 @@ TEST_F(ListenersAndLifetime, CallingFromAnotherThreadWhileLoopRunsThrows) {
   p.waitConnected();
   std::atomic<bool> threw{false};
   std::atomic<bool> done{false};
-  std::thread other;
+  // Joined inside the handler, so the loop is running for the whole call. The thread used to
+  // be joined after runUntil(), and under AddressSanitizer it sometimes called send() between
+  // two of runUntil's slices, when no loop ran and the call was allowed.
   loop.post([&] {
-    other = std::thread([&] {
+    std::thread other([&] {
       try {
         p.client.send(std::string_view("x"));
       } catch (const ts::WrongThreadError&) {
         threw = true;
       }
-      done = true;
     });
+    other.join();
+    done = true;
   });
   ASSERT_TRUE(runUntil(loop, [&] { return done.load(); }));
-  other.join();
   EXPECT_TRUE(threw.load());
 }
 
