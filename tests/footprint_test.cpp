@@ -105,7 +105,7 @@ TEST(Footprint, AnIdleAcceptedConnectionIsOneAllocationOfAboutAQuarterKiB) {
 
   // One block per connection; the vectors' regrowths add a few blocks for all of them.
   EXPECT_LE(blocksPer, 1.1) << "an idle connection allocates more than its socket";
-  // The socket is 264 bytes and its control block 16 on x86-64 (it was 368 + 16, plus a host
+  // The socket is 256 bytes and its control block 16 on x86-64 (it was 368 + 16, plus a host
   // string and a hash node); the vectors add 24 bytes a connection.
   EXPECT_LE(bytesPer, 320.0) << "an idle connection costs " << bytesPer << " bytes of heap";
   // Still alive and answering: nothing was traded away for the size.
