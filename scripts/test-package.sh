@@ -69,6 +69,7 @@ LD_LIBRARY_PATH="$work/prefix-shared/lib" "$work/consumer-pkgconfig"
 # The installed CLI finds its library through its RUNPATH, from a prefix outside the system's.
 "$work/prefix-shared/bin/tcpsocket" --version
 test -f "$work/prefix-shared/share/man/man1/tcpsocket.1"
+test -f "$work/prefix-shared/share/bash-completion/completions/tcpsocket"
 test -f "$work/prefix-shared/share/doc/tcpsocket/LICENSE"
 
 step "the README's getting-started server, built from the README as written"
