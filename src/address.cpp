@@ -1,6 +1,7 @@
 #include "address.hpp"
 
 #include "tcpsocket/address.hpp"
+#include "tcpsocket/errors.hpp"
 
 namespace tcpsocket {
 
@@ -29,6 +30,16 @@ asio::ip::address unmapped(const asio::ip::address& address) noexcept {
 
 std::string addressString(const asio::ip::address& address) {
   return unmapped(address).to_string();
+}
+
+asio::ip::address addressLiteral(const std::string& text) {
+  std::error_code ec;
+  // make_address reads the string only up to a NUL; "127.0.0.1\0junk" is not an address.
+  const auto address = asio::ip::make_address(text, ec);
+  if (ec || text.find('\0') != std::string::npos) {
+    throw InvalidAddressError("\"" + text + "\" is not an IPv4 or IPv6 address");
+  }
+  return address;
 }
 
 }  // namespace tcpsocket::detail

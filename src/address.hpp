@@ -11,5 +11,8 @@ namespace tcpsocket::detail {
 asio::ip::address unmapped(const asio::ip::address& address) noexcept;
 /// "127.0.0.1", "::1"; IPv4-mapped IPv6 addresses are shown as IPv4.
 std::string addressString(const asio::ip::address& address);
+/// An address given as text in options (ServerSocketOptions/SocketOptions::localAddress).
+/// Throws InvalidAddressError unless the whole text is an IPv4 or IPv6 literal.
+asio::ip::address addressLiteral(const std::string& text);
 
 }  // namespace tcpsocket::detail

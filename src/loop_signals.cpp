@@ -42,6 +42,11 @@ class SignalWatch final : public Registered {
   std::function<void(int)> fn_;
 };
 
+[[noreturn]] void cannotCatch(int signal) {
+  throw std::invalid_argument("watchSignals: signal " + std::to_string(signal) +
+                              " cannot be caught");
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -51,8 +56,7 @@ EventLoop::Watch EventLoop::watchSignals(std::initializer_list<int> signals,
   if (signals.size() == 0) throw std::invalid_argument("watchSignals: no signal given");
   for (int signal : signals) {
     if (signal <= 0 || signal >= NSIG || signal == SIGKILL || signal == SIGSTOP) {
-      throw std::invalid_argument("watchSignals: signal " + std::to_string(signal) +
-                                  " cannot be caught");
+      detail::cannotCatch(signal);
     }
   }
   auto watch = std::make_shared<detail::SignalWatch>(*core_, std::move(fn));
@@ -60,8 +64,7 @@ EventLoop::Watch EventLoop::watchSignals(std::initializer_list<int> signals,
     try {
       watch->add(signal);
     } catch (const std::system_error&) {  // EINVAL: one the C library keeps (32 and 33 in glibc)
-      throw std::invalid_argument("watchSignals: signal " + std::to_string(signal) +
-                                  " cannot be caught");
+      detail::cannotCatch(signal);
     }
   }
   detail::SignalWatch::arm(watch);

@@ -36,12 +36,7 @@ int ServerImpl::nativeHandle() noexcept { return acceptor_.nativeHandle(); }
 std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t port,
                                                const ServerSocketOptions& options,
                                                std::uint16_t backlog) {
-  std::error_code ec;
-  // make_address reads the string only up to a NUL; "127.0.0.1\0junk" is not an address.
-  const auto address = asio::ip::make_address(options.localAddress, ec);
-  if (ec || options.localAddress.find('\0') != std::string::npos) {
-    throw InvalidAddressError("\"" + options.localAddress + "\" is not an IPv4 or IPv6 address");
-  }
+  const auto address = addressLiteral(options.localAddress);
   auto s = std::make_shared<ServerImpl>(Private{}, loop, options);
   auto accepted = std::make_shared<AcceptedSettings>();
   if (options.useSecureTransport || !options.tls.certificateChain.empty()) {

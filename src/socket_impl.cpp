@@ -110,14 +110,7 @@ namespace {
 std::optional<LocalEnd> localEnd(const SocketOptions& options) {
   if (options.localAddress.empty() && options.localPort == 0) return std::nullopt;
   LocalEnd local{std::nullopt, options.localPort};
-  if (!options.localAddress.empty()) {
-    std::error_code ec;
-    local.address = asio::ip::make_address(options.localAddress, ec);
-    if (ec) {
-      throw InvalidAddressError("localAddress '" + options.localAddress +
-                                "' is not an IPv4 or IPv6 address");
-    }
-  }
+  if (!options.localAddress.empty()) local.address = addressLiteral(options.localAddress);
   return local;
 }
 }  // namespace

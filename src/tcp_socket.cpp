@@ -54,14 +54,14 @@ const std::string& TCPSocket::host() const { return impl().host(); }
 std::uint16_t TCPSocket::port() const { return impl().port(); }
 std::string TCPSocket::remoteAddress() const {
   const auto& peer = impl().peerAddress();
-  return peer.is_unspecified() ? std::string() : detail::addressString(detail::unmapped(peer));
+  return peer.is_unspecified() ? std::string() : detail::addressString(peer);
 }
 std::uint16_t TCPSocket::remotePort() const {
   return impl().peerAddress().is_unspecified() ? 0 : impl().port();
 }
 std::string TCPSocket::localAddress() const {
   const auto local = impl().localEndpoint();
-  return local ? detail::addressString(detail::unmapped(local->address())) : std::string();
+  return local ? detail::addressString(local->address()) : std::string();
 }
 std::uint16_t TCPSocket::localPort() const {
   const auto local = impl().localEndpoint();

@@ -186,6 +186,10 @@ TEST(Endpoints, AMalformedLocalAddressIsRefusedByOpen) {
   ts::EventLoop loop;
   EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9, {.localAddress = "not-an-address"}),
                ts::InvalidAddressError);
+  // Asio reads an address only up to a NUL: the rest must not be ignored.
+  EXPECT_THROW(ts::TCPSocket::open(loop, "127.0.0.1", 9,
+                                   {.localAddress = std::string("127.0.0.1\0junk", 14)}),
+               ts::InvalidAddressError);
 }
 
 }  // namespace
