@@ -55,6 +55,8 @@ std::size_t EventLoop::runReady(std::size_t budget) {
 
 EventLoop::KeepAlive EventLoop::keepAlive() { return KeepAlive(core_->holdWork()); }
 
+void EventLoop::closeAll() { core_->closeAll(); }
+
 void EventLoop::setPolicy(std::shared_ptr<const AppPolicy> policy) {
   core_->setPolicy(std::move(policy));
 }

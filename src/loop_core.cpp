@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 #include <iostream>
 #include <optional>
+#include <utility>
 
 #include "tcpsocket/errors.hpp"
 
@@ -97,6 +98,22 @@ LoopMember* LoopCore::takeFirstMember() noexcept {
     m->loop_ = nullptr;
   }
   return m;
+}
+
+// Pinned first, closed after: a close fires events, whose listeners may open, close or drop
+// other members, so the list is not walked while anything runs.
+void LoopCore::closeAll() {
+  checkThread();
+  std::vector<std::pair<LoopMember*, std::shared_ptr<void>>> pinned;
+  {
+    std::lock_guard lock(membersMutex_);
+    for (LoopMember* m = members_; m != nullptr; m = m->next_) {
+      if (auto keep = m->pin()) pinned.emplace_back(m, std::move(keep));
+    }
+  }
+  for (auto& [member, keep] : pinned) {
+    if (member->loop_ != nullptr) member->closeByLoop();
+  }
 }
 
 void LoopCore::checkThread() const {

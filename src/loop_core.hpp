@@ -38,6 +38,11 @@ class LoopMember {
   /// Closes the descriptor at once and drops every listener and self-reference, firing nothing.
   /// Called when the loop is destroyed; afterwards the object is an inert "closed" shell.
   virtual void abandon() noexcept = 0;
+  /// EventLoop::closeAll: closes it as its own close() would, events and all. Members that are not
+  /// sockets or servers (descriptor watches) keep the default: nothing.
+  virtual void closeByLoop() {}
+  /// A strong reference that keeps it alive through closeAll's walk; null if it is already going.
+  virtual std::shared_ptr<void> pin() noexcept { return nullptr; }
 
  protected:
   explicit LoopMember(LoopCore& loop) noexcept;
@@ -85,6 +90,9 @@ class LoopCore {
   /// EventLoop::keepAlive: a token that keeps the io_context from running out of work while it
   /// lives. Released after the loop is gone, it touches nothing (the loop let go of it first).
   std::shared_ptr<void> holdWork();
+
+  /// EventLoop::closeAll.
+  void closeAll();
 
   /// Queues `fn` from any thread and wakes a hosted loop.
   void postFromAnyThread(std::function<void()> fn);

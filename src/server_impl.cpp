@@ -240,9 +240,19 @@ void ServerImpl::abortConnections() {
 ServerStats ServerImpl::stats() const noexcept {
   ServerStats s = stats_;
   s.open = static_cast<std::uint32_t>(connections_.size());
+  s.lingering = lingering_;
   s.paused = pausedAtLimit_ || (listening_ && acceptor_.backingOff());
   s.descriptorBackoffs = acceptor_.backoffs();
   return s;
+}
+
+std::vector<std::shared_ptr<SocketImpl>> ServerImpl::connections() const {
+  std::vector<std::shared_ptr<SocketImpl>> handedOut;
+  handedOut.reserve(connections_.size());
+  for (SocketImpl* s : connections_) {
+    if (!handshaking_.contains(s)) handedOut.push_back(s->shared_from_this());
+  }
+  return handedOut;
 }
 
 void ServerImpl::abandon() noexcept {

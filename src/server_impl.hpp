@@ -47,10 +47,14 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
              std::chrono::milliseconds quietPeriod);
   void abortConnections();
   ServerStats stats() const noexcept;
+  /// The accepted connections handed out and still open (not those still in their TLS handshake).
+  std::vector<std::shared_ptr<SocketImpl>> connections() const;
   void checkThread() const;
   ListenerList<TCPServerSocketEvent>& listeners() noexcept { return listeners_; }
 
   void abandon() noexcept override;
+  void closeByLoop() override { close(); }
+  std::shared_ptr<void> pin() noexcept override { return weak_from_this().lock(); }
   bool mayAccept() noexcept override;
   void connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer) override;
   void acceptFailed(int err) override;

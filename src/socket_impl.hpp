@@ -139,6 +139,8 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
   std::uint32_t& ownerSlot() noexcept { return ownerSlot_; }
 
   void abandon() noexcept override;
+  void closeByLoop() override { close(); }
+  std::shared_ptr<void> pin() noexcept override { return weak_from_this().lock(); }
 
  private:
   friend class Connector;

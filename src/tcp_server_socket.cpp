@@ -42,6 +42,12 @@ void TCPServerSocket::drain(std::chrono::milliseconds deadline, std::function<vo
 }
 void TCPServerSocket::abortConnections() { impl().abortConnections(); }
 ServerStats TCPServerSocket::stats() const { return impl().stats(); }
+std::vector<TCPSocket> TCPServerSocket::connections() const {
+  impl().checkThread();
+  std::vector<TCPSocket> handles;
+  for (auto& s : impl().connections()) handles.push_back(detail::Access::handle(std::move(s)));
+  return handles;
+}
 int TCPServerSocket::nativeHandle() const { return impl().nativeHandle(); }
 void TCPServerSocket::close() { impl().close(); }
 

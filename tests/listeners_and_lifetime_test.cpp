@@ -154,6 +154,81 @@ TEST_F(ListenersAndLifetime, OpenSocketLivesOnWithoutHandlesAndIsFreedAfterClose
       << "after close the listeners (and what they capture) are released";
 }
 
+TEST_F(ListenersAndLifetime, AServerListsItsOpenConnectionsSoOneWithoutHandlesCanBeClosed) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  int connects = 0;
+  server.onconnect([&](const ts::TCPServerSocketEvent&) { ++connects; });  // keeps no handle
+  std::vector<ts::TCPSocket> clients;
+  std::vector<std::unique_ptr<Recorder>> events;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(ts::TCPSocket::open(loop, "127.0.0.1", server.localPort()));
+    events.push_back(std::make_unique<Recorder>(clients.back()));
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return connects == 3; }));
+  auto open = server.connections();
+  ASSERT_EQ(open.size(), 3u);
+  for (auto& s : open) {
+    EXPECT_EQ(s.readyState(), ts::ReadyState::Open);
+    EXPECT_EQ(s.localPort(), server.localPort());
+  }
+  const std::uint16_t firstClientPort = clients[0].localPort();
+  auto first = std::find_if(open.begin(), open.end(),
+                            [&](const ts::TCPSocket& s) { return s.port() == firstClientPort; });
+  ASSERT_NE(first, open.end()) << "the list holds the first client's accepted socket";
+  first->close();
+  ASSERT_TRUE(runUntil(loop, [&] { return events[0]->has("close"); }));
+  EXPECT_FALSE(events[1]->has("close"));
+  EXPECT_EQ(server.connections().size(), 2u) << "a closed connection leaves the list";
+}
+
+TEST_F(ListenersAndLifetime, CloseAllClosesEverySocketAndServerSoRunReturns) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  const std::uint16_t port = server.localPort();
+  int connects = 0, closes = 0;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) {
+    ++connects;
+    e.socket.onclose([&](const ts::TCPSocketEvent&) { ++closes; });
+  });
+  for (int i = 0; i < 2; ++i) {  // clients whose handles are dropped at once
+    auto c = ts::TCPSocket::open(loop, "127.0.0.1", port);
+    c.onclose([&](const ts::TCPSocketEvent&) { ++closes; });
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return connects == 2; }));
+  server = {};  // no handle left on anything
+  loop.post([&] { loop.closeAll(); });
+  bool returned = false;
+  std::thread guard([&] {  // a run() that never returns fails the test instead of hanging it
+    for (int i = 0; i < 100 && !returned; ++i) std::this_thread::sleep_for(50ms);
+    if (!returned) loop.stop();
+  });
+  loop.run();
+  returned = true;
+  guard.join();
+  EXPECT_EQ(closes, 4) << "both clients and both accepted sockets fired close";
+  auto late = ts::TCPSocket::open(loop, "127.0.0.1", port);
+  Recorder lateEvents(late);
+  ASSERT_TRUE(runUntil(loop, [&] { return lateEvents.has("close"); }));
+  EXPECT_TRUE(lateEvents.has("error")) << "the server stopped listening";
+}
+
+TEST_F(ListenersAndLifetime, StatsCountAClosedConnectionThatLingersForItsPeer) {
+  auto server = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "127.0.0.1"});
+  ts::TCPSocket accepted;
+  server.onconnect([&](const ts::TCPServerSocketEvent& e) { accepted = e.socket; });
+  RawConn peer = RawConn::connectTo("127.0.0.1", server.localPort());  // sends no FIN by itself
+  ASSERT_TRUE(runUntil(loop, [&] { return static_cast<bool>(accepted); }));
+  Recorder events(accepted);
+  accepted.close();  // our FIN; the descriptor stays until the peer's
+  ASSERT_TRUE(runUntil(loop, [&] {
+    peer.pump();
+    return events.has("close") && peer.eof();
+  }));
+  EXPECT_EQ(server.stats().open, 0u);
+  EXPECT_EQ(server.stats().lingering, 1u);
+  peer.close();
+  ASSERT_TRUE(runUntil(loop, [&] { return server.stats().lingering == 0; }));
+}
+
 TEST_F(ListenersAndLifetime, DestroyingTheLoopClosesEverythingSilently) {
   const int fdsBefore = openFdCount();
   ts::TCPSocket survivor;

@@ -69,6 +69,12 @@ class TCPSOCKET_API EventLoop {
   /// sockets.
   void post(std::function<void()> fn);
 
+  /// Closes every socket and server still open on this loop, as each one's own close() would:
+  /// sockets flush what they have queued, then FIN (a connecting one just ends), each firing
+  /// `close`; servers stop listening. How to reach what no handle refers to any more, and a way
+  /// to let run() return. Timers and watches are left alone (cancel those). Loop thread only.
+  void closeAll();
+
   /// What a timer, a signal watch or a descriptor watch returns: copies refer to the same
   /// registration. Dropping every copy does not end it (as a JavaScript timer): only cancel()
   /// does. While registered it keeps run() going (a one-shot timer until it has run).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/export.hpp"
@@ -18,8 +19,11 @@ class ServerImpl;
 
 /// Counters of a server (beyond the reference), for monitoring and tests.
 struct TCPSOCKET_API ServerStats {
-  std::uint64_t accepted = 0;            ///< connections handed out through `connect`
-  std::uint32_t open = 0;                ///< accepted connections not yet closed
+  std::uint64_t accepted = 0;  ///< connections handed out through `connect`
+  std::uint32_t open = 0;      ///< accepted connections not yet closed
+  /// Closed connections whose descriptor is kept until the peer has taken our last bytes and sent
+  /// its FIN (at most 10 s; see TCPSocket::close). They count toward maxConnections.
+  std::uint32_t lingering = 0;
   std::uint64_t refusedPerAddress = 0;   ///< reset at once by maxConnectionsPerAddress
   std::uint64_t pausesAtLimit = 0;       ///< times accepting paused at maxConnections
   std::uint64_t descriptorBackoffs = 0;  ///< times accepting paused: out of descriptors/memory
@@ -76,6 +80,10 @@ class TCPSOCKET_API TCPServerSocket {
   /// `close`. Listening goes on (call close() too for a full stop).
   void abortConnections();
   ServerStats stats() const;
+  /// Beyond the reference: handles to the accepted connections still open, in no particular
+  /// order — how to reach a connection whose handles were all dropped (it stays open until closed).
+  /// A TLS client still in its handshake is not among them: it has not fired `connect` yet.
+  std::vector<TCPSocket> connections() const;
 
   void onconnect(ServerEventHandler handler);
   void onerror(ServerEventHandler handler);
