@@ -1,6 +1,7 @@
 #include "acceptor.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <asio/ip/v6_only.hpp>
@@ -59,8 +60,13 @@ void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, b
   // Asio reports errno values in a category of its own; the exceptions carry the system's.
   auto fail = [&where](int err) { throwListenError({err, std::system_category()}, where); };
   std::error_code ec;
-  acceptor_->open(endpoint.protocol(), ec);
-  if (ec) fail(ec.value());
+  const int fd = sys::openStream(endpoint.protocol().family());
+  if (fd < 0) fail(errno);
+  acceptor_->assign(endpoint.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    fail(ec.value());
+  }
   acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
   if (reusePort) {
     const int one = 1;

@@ -1,11 +1,14 @@
 #include "socket_connector.hpp"
 
+#include <unistd.h>
+
 #include <asio/post.hpp>
 #include <cerrno>
 
 #include "address.hpp"
 #include "error_table.hpp"
 #include "socket_impl.hpp"
+#include "sys_ops.hpp"
 #include "tcpsocket/app_policy.hpp"
 
 namespace tcpsocket::detail {
@@ -84,7 +87,13 @@ void Connector::tryAddress(std::shared_ptr<Endpoints> endpoints, std::size_t ind
     }
     std::error_code ec;
     attempt_.emplace(socket_.loop()->io());
-    attempt_->open(target.protocol(), ec);
+    const int fd = sys::openStream(target.protocol().family());
+    if (fd < 0) {
+      ec.assign(errno, std::system_category());
+    } else {
+      attempt_->assign(target.protocol(), fd, ec);
+      if (ec) ::close(fd);
+    }
     if (!ec && local) attempt_->bind(*local, ec);
     if (ec) {
       last = ec;

@@ -1,5 +1,7 @@
 #include "sys_ops.hpp"
 
+#include <netinet/in.h>
+
 namespace tcpsocket::sys {
 namespace {
 
@@ -27,5 +29,9 @@ ScopedOps::ScopedOps(const Ops& replacement) noexcept : previous_(current) {
   current = &replacement;
 }
 ScopedOps::~ScopedOps() { current = previous_; }
+
+int openStream(int family) noexcept {
+  return ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+}
 
 }  // namespace tcpsocket::sys

@@ -27,6 +27,11 @@ const Ops& ops() noexcept;
 /// The real syscalls, for tests that wrap them.
 const Ops& realOps() noexcept;
 
+/// A new TCP socket of `family`, close-on-exec from the start (Asio's open() leaves it to be
+/// inherited by any program the process starts, which would keep ports bound and connections
+/// open); -1 with errno on failure.
+int openStream(int family) noexcept;
+
 /// Calls `call` again while it fails with EINTR; returns its last result, errno intact. The one
 /// retry loop behind every read, write and accept.
 template <class Call>
