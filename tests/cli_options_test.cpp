@@ -152,4 +152,36 @@ TEST(CliOptions, HelpOnEverySubcommand) {
   }
 }
 
+TEST(CliOptions, StdioAndExecModes) {
+  EXPECT_EQ(parse({"listen", "--mode", "stdio"}).listen.mode, tcpsocket::cli::Mode::Stdio);
+  const Command e = parse({"-l", "-p", "7000", "-e", "tr a-z A-Z"});
+  EXPECT_EQ(e.listen.mode, tcpsocket::cli::Mode::Exec);
+  EXPECT_EQ(e.listen.exec, "tr a-z A-Z");
+  EXPECT_EQ(parse({"listen", "--exec=cat", "--workers", "2"}).listen.mode,
+            tcpsocket::cli::Mode::Exec);
+  EXPECT_THROW(parse({"listen", "--exec", "cat", "--mode", "echo"}), UsageError);
+  EXPECT_THROW(parse({"listen", "--exec", ""}), UsageError);
+  EXPECT_THROW(parse({"listen", "--mode", "stdio", "--threads", "2"}), UsageError);
+}
+
+TEST(CliOptions, TlsFlagsForMutualTlsAlpnAndPins) {
+  const Command l = parse({"listen", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca",
+                           "ca.pem", "--alpn", "h2,http/1.1"});
+  EXPECT_EQ(l.listen.tlsClientCa, "ca.pem");
+  EXPECT_EQ(l.listen.alpn, (std::vector<std::string>{"h2", "http/1.1"}));
+  EXPECT_THROW(parse({"listen", "--tls-client-ca", "ca.pem"}), UsageError) << "needs --tls-cert";
+  EXPECT_THROW(parse({"listen", "--tls-cert", "c", "--tls-key", "k", "--alpn", "a,,b"}),
+               UsageError);
+  const Command c = parse({"connect", "h", "1", "--tls", "--cert", "c.pem", "--key", "k.pem",
+                           "--alpn=x", "--pin", "sha256/AAA=", "--pin", "sha256/BBB="});
+  EXPECT_EQ(c.connect.certFile, "c.pem");
+  EXPECT_EQ(c.connect.keyFile, "k.pem");
+  EXPECT_EQ(c.connect.alpn, std::vector<std::string>{"x"});
+  EXPECT_EQ(c.connect.pins, (std::vector<std::string>{"sha256/AAA=", "sha256/BBB="}));
+  EXPECT_THROW(parse({"connect", "h", "1", "--cert", "c.pem", "--key", "k.pem"}), UsageError)
+      << "needs --tls";
+  EXPECT_THROW(parse({"connect", "h", "1", "--tls", "--cert", "c.pem"}), UsageError)
+      << "--cert without --key";
+}
+
 }  // namespace

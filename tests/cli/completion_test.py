@@ -28,7 +28,7 @@ class Completion(unittest.TestCase):
         self.assertEqual(complete("li"), ["listen"])
         self.assertEqual(complete("co"), ["connect"])
         self.assertEqual(complete("listen", "--mo"), ["--mode"])
-        self.assertEqual(sorted(complete("listen", "--mode", "")), ["chat", "discard", "echo"])
+        self.assertEqual(sorted(complete("listen", "--mode", "")), ["chat", "discard", "echo", "stdio"])
         self.assertIn("--tls", complete("connect", "example.org", "443", "--t"))
         self.assertNotIn("--tls", complete("listen", "--t"))
         self.assertEqual(complete("listen", "--port", ""), [], "a port is the user's to type")

@@ -5,6 +5,8 @@
 //   wronghost.pem/.key        only elsewhere.test, signed by the CA
 //   expired.pem/.key          expired yesterday, signed by the CA
 //   selfsigned.pem/.key       localhost, 127.0.0.1, signed by itself
+//   client.pem/.key           a client certificate (extendedKeyUsage clientAuth), signed by the CA
+//   otherclient.pem/.key      a client certificate signed by another CA
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
     expired.validToDays = -1;
     writePair(dir, "expired", ca.issue(expired));
     writePair(dir, "selfsigned", test::TestCa::selfSigned());
+    test::CertSpec client;
+    client.clientAuth = true;
+    writePair(dir, "client", ca.issue(client));
+    writePair(dir, "otherclient", test::TestCa().issue(client));
   } catch (const std::exception& e) {
     std::cerr << "make_test_certs: " << e.what() << "\n";
     return 1;

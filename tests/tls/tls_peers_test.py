@@ -91,6 +91,7 @@ class Process:
             self.proc.kill()
         self.proc.wait(timeout=10)
         self.log = self.proc.stderr.read().decode(errors="replace")
+        self.out = self.proc.stdout.read().decode(errors="replace")
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             stream.close()
 
@@ -322,6 +323,120 @@ class ServerAgainstRealClients(unittest.TestCase):
         with self.tls_client() as c:  # the server is fine afterwards
             c.sendall(b"ok\n")
             self.assertEqual(c.recv(10), b"ok\n")
+
+
+def public_key_pin(cert):
+    """curl's --pinnedpubkey form of a certificate's key: sha256/ + base64(SHA-256(SPKI DER))."""
+    pem = subprocess.run(["openssl", "x509", "-in", path(cert), "-pubkey", "-noout"],
+                         capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pem,
+                         capture_output=True, check=True).stdout
+    import base64
+    import hashlib
+    return "sha256/" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+class MutualTlsAlpnAndPinsFromTheCommandLine(unittest.TestCase):
+    """connect --cert/--key/--alpn/--pin against openssl s_server, and listen --tls-client-ca/--alpn
+    against openssl s_client and Python's ssl module."""
+
+    def mutual_s_server(self, *extra):
+        return s_server("good.pem", "good.key", "-Verify", "1", "-CAfile", path("ca.pem"),
+                        "-verify_return_error", *extra)
+
+    def test_client_certificate_and_alpn_reach_s_server(self):
+        server, port = self.mutual_s_server("-alpn", "foo,bar")
+        try:
+            r = run_connect(port, "--ca", path("ca.pem"), "--cert", path("client.pem"), "--key",
+                            path("client.key"), "--alpn", "bar", stdin=b"hello\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"olleh", r.stdout)
+            server.proc.wait(timeout=10)  # -naccept 1: it exits after the connection, output flushed
+        finally:
+            server.stop()
+        self.assertIn("Verification: OK", open_log(server))
+        self.assertIn("ALPN protocols selected: bar", open_log(server))
+
+    def test_without_a_client_certificate_s_server_refuses(self):
+        server, port = self.mutual_s_server()
+        try:
+            r = run_connect(port, "--ca", path("ca.pem"), stdin=b"hello\n")
+        finally:
+            server.stop()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertNotIn(b"olleh", r.stdout)
+        self.assertTrue(r.stderr.startswith(b"tcpsocket: Security"), r.stderr)
+
+    def test_a_matching_pin_connects_and_another_is_refused(self):
+        for pin, expected in ((public_key_pin("good.pem"), 0), (public_key_pin("selfsigned.pem"), 1)):
+            server, port = s_server("good.pem", "good.key")
+            try:
+                r = run_connect(port, "--ca", path("ca.pem"), "--pin", pin, stdin=b"hello\n")
+            finally:
+                server.stop()
+            self.assertEqual(r.returncode, expected, r.stderr)
+            if expected:
+                self.assertTrue(r.stderr.startswith(b"tcpsocket: SecurityBadCertificateError: "), r.stderr)
+                self.assertNotIn(b"olleh", r.stdout)
+            else:
+                self.assertIn(b"olleh", r.stdout)
+
+    def listen_mutual(self, *extra):
+        server = Process([BINARY, "listen", "--tls-cert", path("good.pem"), "--tls-key", path("good.key"),
+                          "--tls-client-ca", path("ca.pem"), *extra])
+        self.addCleanup(server.stop)
+        return int(server.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+
+    def test_s_client_with_a_certificate_is_served(self):
+        port = self.listen_mutual()
+        client = Process(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", path("ca.pem"),
+                          "-cert", path("client.pem"), "-key", path("client.key"), "-verify_return_error",
+                          "-servername", "localhost", "-quiet"])
+        try:
+            client.proc.stdin.write(b"mutual ping\n")
+            client.proc.stdin.flush()
+            client.wait_for("^mutual ping$")
+        finally:
+            client.stop()
+
+    def python_client(self, port, cert=None, alpn=None):
+        context = ssl.create_default_context(cafile=path("ca.pem"))
+        if cert:
+            context.load_cert_chain(path(cert + ".pem"), path(cert + ".key"))
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        return context.wrap_socket(raw, server_hostname="localhost")
+
+    def echo_or_error(self, port, **kwargs):
+        """b"ok" echoed, or the exception that ended the attempt (TLS 1.3 reports a refused client
+        certificate only at the first read)."""
+        try:
+            with self.python_client(port, **kwargs) as c:
+                c.sendall(b"ok")
+                return c.recv(10), c.selected_alpn_protocol()
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+            return e, None
+
+    def test_clients_without_a_certificate_or_with_another_cas_are_refused(self):
+        port = self.listen_mutual()
+        self.assertEqual(self.echo_or_error(port, cert="client")[0], b"ok")
+        for cert in (None, "otherclient"):
+            answer, _ = self.echo_or_error(port, cert=cert)
+            self.assertIsInstance(answer, Exception, "client certificate %r was accepted" % cert)
+        self.assertEqual(self.echo_or_error(port, cert="client")[0], b"ok", "the server is fine afterwards")
+
+    def test_listen_alpn_picks_its_protocol_and_refuses_others(self):
+        port = self.listen_mutual("--alpn", "foo,bar")
+        answer, selected = self.echo_or_error(port, cert="client", alpn=["x", "bar"])
+        self.assertEqual((answer, selected), (b"ok", "bar"))
+        answer, _ = self.echo_or_error(port, cert="client", alpn=["x"])
+        self.assertIsInstance(answer, Exception, "a client offering only other protocols was accepted")
+
+
+def open_log(process):
+    """What an openssl s_server printed (after stop())."""
+    return process.out + process.log
 
 
 class StartTlsWithPython(unittest.TestCase):

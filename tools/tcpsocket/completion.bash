@@ -11,20 +11,22 @@ _tcpsocket() {
     esac
   done
   case $prev in
-    --mode) COMPREPLY=($(compgen -W "echo discard chat" -- "$cur")); return ;;
-    --tls-cert | --tls-key | --manifest | --ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --mode) COMPREPLY=($(compgen -W "echo discard chat stdio" -- "$cur")); return ;;
+    --tls-cert | --tls-key | --tls-client-ca | --manifest | --ca | --cert | --key)
+      COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --exec | -e) COMPREPLY=($(compgen -c -- "$cur")); return ;;
     --host | --port | -p | --backlog | --max-connections | --idle-timeout | --workers | \
-      --threads | --chat-budget | --timeout | -w | --servername | --source | -s)
+      --threads | --chat-budget | --timeout | -w | --servername | --source | -s | --alpn | --pin)
       return ;;  # a value of the user's
   esac
   case $command in
     listen)
-      COMPREPLY=($(compgen -W "--host --port --backlog --mode --max-connections --idle-timeout
-        --workers --threads --chat-budget --tls-cert --tls-key --manifest --source --verbose
-        --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--host --port --backlog --mode --exec --max-connections
+        --idle-timeout --workers --threads --chat-budget --tls-cert --tls-key --tls-client-ca
+        --alpn --manifest --source --verbose --help" -- "$cur")) ;;
     connect)
-      COMPREPLY=($(compgen -W "--timeout --source --tls --ca --servername
-        --dangerously-accept-any-certificate --manifest --verbose --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--timeout --source --tls --ca --servername --cert --key --alpn
+        --pin --dangerously-accept-any-certificate --manifest --verbose --help" -- "$cur")) ;;
     *)
       COMPREPLY=($(compgen -W "listen connect --help --version" -- "$cur")) ;;
   esac

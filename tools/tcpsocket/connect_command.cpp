@@ -10,8 +10,7 @@
 
 #include "app_manifest.hpp"
 #include "messages.hpp"
-#include "stdin_reader.hpp"
-#include "stdout_writer.hpp"
+#include "relay.hpp"
 
 namespace tcpsocket::cli {
 namespace {
@@ -19,30 +18,18 @@ namespace {
 class Session {
  public:
   Session(EventLoop& loop, const ConnectOptions& options, bool verbose)
-      : loop_(loop),
-        keepAlive_(loop.keepAlive()),
-        options_(options),
-        log_(verbose),
-        output_(
-            loop, STDOUT_FILENO,
-            {.low = [this] { outputDrained(); }, .error = [this](int err) { outputFailed(err); }}) {
+      : options_(options), log_(verbose) {
     socket_ = TCPSocket::open(loop, options.host, options.port, socketOptions(options));
+    relay_.emplace(loop, socket_, Relay::End{STDIN_FILENO, "stdin"},
+                   Relay::End{STDOUT_FILENO, "stdout"}, log_);
     socket_.onopen([this](const TCPSocketEvent&) { opened(); });
-    socket_.ondata([this](const TCPSocketEvent& e) { received(std::get<ArrayBuffer>(e.data)); });
-    socket_.ondrain([this](const TCPSocketEvent&) { socketDrained(); });
+    socket_.ondata([this](const TCPSocketEvent&) { received_ = true; });
     socket_.onerror([this](const TCPSocketEvent& e) { failed(e.name, e.message); });
-    socket_.onclose([this](const TCPSocketEvent&) {
-      log_("connection closed");
-      loop_.stop();
-    });
+    socket_.onclose([this](const TCPSocketEvent&) { closed(); });
   }
 
-  /// After the loop has stopped: everything received is written out, stdin is let go.
-  int finish() {
-    input_.reset();
-    if (const int err = output_.finish()) outputFailed(err);
-    return status_;
-  }
+  /// After the loop has run out of work: the connection is over and stdout has everything.
+  int status() const { return status_ != 0 || relay_->failed() ? 1 : 0; }
 
  private:
   // TLS is started by upgradeToSecure() at `open` rather than by useSecureTransport, whose `open`
@@ -57,6 +44,10 @@ class Session {
       o.tls.trustedCertificates.file = options.caFile;
       o.tls.serverName = options.serverName;
       o.tls.dangerouslyAcceptAnyCertificate = options.acceptAnyCertificate;
+      o.tls.certificateChain.file = options.certFile;
+      o.tls.privateKey.file = options.keyFile;
+      o.tls.alpnProtocols = options.alpn;
+      o.tls.pinnedPublicKeys = options.pins;
       o.tls.handshakeTimeout = options.timeout;
     }
     return o;
@@ -68,11 +59,14 @@ class Session {
     if (options_.tls && !startTls()) return;
     // Only now: nothing is read from stdin before the connection is up. With TLS, what is sent
     // waits in the socket's queue until the handshake (and verification) has completed.
-    input_.emplace(
-        loop_, STDIN_FILENO,
-        StdinReader::Handlers{.chunk = [this](std::string c) { inputChunk(std::move(c)); },
-                              .end = [this] { inputEnded(); },
-                              .error = [this](int err) { inputFailed(err); }});
+    relay_->startInput();
+  }
+
+  // stdin is let go at once; the loop runs on until stdout has taken everything received.
+  void closed() {
+    log_("connection closed: " + byteCounts(socket_));
+    relay_->stopInput();
+    relay_->finishOutput([] {});
   }
 
   // A TLS setting that fails only now (settings equal to the defaults are loaded lazily) must
@@ -87,57 +81,6 @@ class Session {
       socket_.closeImmediately();
       return false;
     }
-  }
-
-  void inputChunk(std::string chunk) {
-    if (socket_.readyState() != ReadyState::Open) return;
-    if (socket_.send(std::string_view(chunk))) {
-      input_->proceed();
-    } else {
-      waitingForDrain_ = true;  // read no more stdin until the socket has written this
-    }
-  }
-
-  void socketDrained() {
-    if (!waitingForDrain_ || !input_) return;
-    waitingForDrain_ = false;
-    input_->proceed();
-  }
-
-  void inputEnded() {
-    log_("end of input: half-closing");
-    if (socket_.readyState() == ReadyState::Open) socket_.halfClose();
-  }
-
-  void inputFailed(int err) {
-    printError("InputError", std::string("reading stdin failed: ") + std::strerror(err));
-    status_ = 1;
-    inputEnded();
-  }
-
-  void received(ArrayBuffer bytes) {
-    received_ = true;
-    if (!output_.write(bytes) && !outputPaused_) {
-      outputPaused_ = true;
-      socket_.suspend();
-    }
-  }
-
-  void outputDrained() {
-    if (!outputPaused_) return;
-    outputPaused_ = false;
-    socket_.resume();
-  }
-
-  // A closed stdout (`| head`) ends the session quietly, as SIGPIPE would have.
-  void outputFailed(int err) {
-    if (outputFailed_) return;
-    outputFailed_ = true;
-    if (err != EPIPE) {
-      printError("OutputError", std::string("writing stdout failed: ") + std::strerror(err));
-      status_ = 1;
-    }
-    socket_.closeImmediately();
   }
 
   void failed(std::string_view name, std::string_view errorClass) {
@@ -172,20 +115,12 @@ class Session {
   std::string target() const { return hostPort(options_.host, options_.port); }
   std::string timeoutText() const { return std::to_string(options_.timeout.count()) + " ms"; }
 
-  EventLoop& loop_;
-  // The loop may have nothing armed (socket suspended for stdout, stdin thread reading): keep run()
-  // going until close stops it.
-  EventLoop::KeepAlive keepAlive_;
   ConnectOptions options_;
   VerboseLog log_;
-  StdoutWriter output_;
-  std::optional<StdinReader> input_;
   TCPSocket socket_;
+  std::optional<Relay> relay_;
   bool connected_ = false;
   bool received_ = false;
-  bool waitingForDrain_ = false;
-  bool outputPaused_ = false;
-  bool outputFailed_ = false;
   int status_ = 0;
 };
 
@@ -196,8 +131,8 @@ int runConnect(const ConnectOptions& options, bool verbose) {
   EventLoop loop;
   applyManifest(loop, options.manifest);
   Session session(loop, options, verbose);
-  loop.run();
-  return session.finish();
+  loop.run();  // until closed, stdin let go and stdout flushed: then nothing is left to do
+  return session.status();
 }
 
 }  // namespace tcpsocket::cli

@@ -1,5 +1,7 @@
 // `tcpsocket listen`: echo, discard and chat servers on the public API, with backpressure
-// (send()'s false + suspend, drain + resume) and a bounded graceful shutdown on SIGINT/SIGTERM.
+// (send()'s false + suspend, drain + resume) and a bounded graceful shutdown on SIGINT/SIGTERM;
+// and netcat's two: one connection relayed to stdin/stdout (stdio), a program per connection
+// (--exec).
 #include "listen_command.hpp"
 
 #include <malloc.h>
@@ -14,7 +16,9 @@
 
 #include "app_manifest.hpp"
 #include "chat_room.hpp"
+#include "exec_programs.hpp"
 #include "messages.hpp"
+#include "relay.hpp"
 #include "shutdown_signal.hpp"
 #include "workers.hpp"
 
@@ -42,6 +46,7 @@ class Server {
         stopAll_(std::move(stopAll)) {}
 
   void start(std::uint16_t port) {
+    const bool sharedPort = options_.workers > 1 || options_.threads > 1;
     if (options_.mode == Mode::Chat) {
       chat_.emplace(loop_, ChatLimits{.budget = options_.chatBudget}, log_);
     }
@@ -49,13 +54,18 @@ class Server {
     serverOptions.binaryType = BinaryType::ArrayBuffer;
     serverOptions.localAddress = options_.host;
     serverOptions.maxConnections = options_.maxConnections;
-    serverOptions.reusePort = options_.workers > 1 || options_.threads > 1;
+    serverOptions.reusePort = sharedPort;
     serverOptions.connection.idleTimeout = options_.idleTimeout;
+    serverOptions.connection.allowHalfOpen = options_.mode == Mode::Exec;  // see exec_programs.hpp
     serverOptions.useSecureTransport = !options_.tlsCert.empty();
     serverOptions.tls.certificateChain.file = options_.tlsCert;
     serverOptions.tls.privateKey.file = options_.tlsKey;
+    serverOptions.tls.trustedCertificates.file = options_.tlsClientCa;
+    serverOptions.tls.requireClientCertificate = !options_.tlsClientCa.empty();
+    serverOptions.tls.alpnProtocols = options_.alpn;
     serverOptions.handlers = sharedHandlers();
     server_ = TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
+    if (options_.mode == Mode::Exec) programs_.emplace(loop_, options_.exec, log_);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
       printError(e.name, "the listener stopped unexpectedly");
@@ -67,7 +77,7 @@ class Server {
 
   std::uint16_t localPort() const { return server_.localPort(); }
 
-  bool failed() const { return failed_; }
+  bool failed() const { return failed_ || (stdio_ && stdio_->failed()); }
 
   /// Stop accepting; answer what has arrived until each connection is quiet, then FIN; reset
   /// what is still busy at the deadline (see TCPServerSocket::drain).
@@ -80,11 +90,15 @@ class Server {
     loop_.runUntil([drained] { return *drained; }, kShutdownHardStop);
     // A closed socket may still be draining its peer's input until that peer's FIN: exiting
     // before would close it with unread input, and the kernel would answer with a reset that can
-    // destroy what the peer has not read yet. The loop runs out of work when all are done.
+    // destroy what the peer has not read yet. Programs (--exec) and stdout (stdio) finish too.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() > 0) loop_.runFor(left);
+    if (left.count() > 0) loop_.runUntil([this] { return !busy(); }, left);
+    if (programs_) programs_->terminateAll();
   }
+
+  /// Stdio mode: the one connection has ended and stdout has everything it sent.
+  bool finished() const { return stdioDone_; }
 
  private:
   // Echo and discard keep nothing per connection: these listeners are shared by every accepted
@@ -103,7 +117,7 @@ class Server {
         log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
       };
       h->onclose = [this](const TCPSocketEvent& e) {
-        log_("closed " + hostPort(e.target.host(), e.target.port()));
+        log_("closed " + hostPort(e.target.host(), e.target.port()) + ": " + byteCounts(e.target));
       };
     }
     return h;
@@ -112,6 +126,34 @@ class Server {
   void accept(TCPSocket socket) {
     if (log_.enabled()) log_("connection from " + hostPort(socket.host(), socket.port()));
     if (chat_) chat_->join(std::move(socket));
+    if (programs_) programs_->start(std::move(socket));
+    if (options_.mode == Mode::Stdio) relayStdio(std::move(socket));
+  }
+
+  // netcat's `-l`: the first connection is relayed to stdin/stdout; the listener closes, so later
+  // clients are refused, and the server ends with the connection.
+  void relayStdio(TCPSocket socket) {
+    if (stdio_) {  // accepted in the same turn as the first
+      socket.closeImmediately();
+      return;
+    }
+    server_.close();
+    stdio_.emplace(loop_, socket, Relay::End{STDIN_FILENO, "stdin"},
+                   Relay::End{STDOUT_FILENO, "stdout"}, log_);
+    socket.onclose([this](const TCPSocketEvent&) {
+      stdio_->stopInput();
+      stdio_->finishOutput([this] {
+        stdioDone_ = true;
+        stopAll_();
+      });
+    });
+    stdio_->startInput();
+  }
+
+  bool busy() const {
+    const ServerStats stats = server_.stats();
+    return stats.open > 0 || stats.lingering > 0 || (programs_ && programs_->busy()) ||
+           (stdio_ && !stdioDone_);
   }
 
   // glibc keeps the heap pages a burst of connections freed; once more connections have ended
@@ -138,6 +180,9 @@ class Server {
   bool failed_ = false;
   TCPServerSocket server_;
   std::optional<ChatRoom> chat_;
+  std::optional<ExecPrograms> programs_;
+  std::optional<Relay> stdio_;
+  bool stdioDone_ = false;
   EventLoop::Timer trimTimer_;
   std::uint64_t arrivedAtTrim_ = 0;  // connections accepted or failed in their handshake
   std::int64_t openAtTrim_ = 0;
@@ -175,18 +220,24 @@ int serve(const ListenOptions& options, bool verbose,
     work(0);
     for (auto& t : threads) t.join();
   };
-  onEach([&](std::size_t i) { loops[i]->run(); });
+  onEach([&](std::size_t i) {
+    // The signals come to this thread only: the others started with them blocked.
+    std::optional<ShutdownSignal::Delivery> delivery;
+    if (i == 0) delivery.emplace();
+    loops[i]->run();
+    if (!servers[i]->failed()) servers[i]->shutdown();
+  });
   bool failed = false;
   for (auto& server : servers) failed = failed || server->failed();
-  if (failed) return 1;
-  onEach([&](std::size_t i) { servers[i]->shutdown(); });
-  return 0;
+  return failed ? 1 : 0;
 }
 
 int runListen(const ListenOptions& options, bool verbose) {
   if (options.workers > 1) return runWorkers(options, verbose);
-  return serve(options, verbose,
-               [&options](std::uint16_t port) { announceListening(options.host, port); });
+  // In stdio mode stdout carries the connection's bytes: the ready line goes to stderr.
+  return serve(options, verbose, [&options](std::uint16_t port) {
+    announceListening(options.host, port, options.mode == Mode::Stdio);
+  });
 }
 
 }  // namespace tcpsocket::cli

@@ -4,11 +4,16 @@
 
 #include <cerrno>
 #include <iostream>
+#include <tcpsocket/tcp_socket.hpp>
 
 namespace tcpsocket::cli {
 
-void announceListening(const std::string& host, std::uint16_t port) {
-  std::cout << "listening on " << hostPort(host, port) << std::endl;
+void announceListening(const std::string& host, std::uint16_t port, bool onStderr) {
+  if (onStderr) {
+    std::cerr << "tcpsocket: listening on " << hostPort(host, port) << std::endl;
+  } else {
+    std::cout << "listening on " << hostPort(host, port) << std::endl;
+  }
 }
 
 std::string escapeControls(std::string_view text) {
@@ -40,6 +45,11 @@ void keepStandardDescriptorsOpen() {
       ::open("/dev/null", O_RDWR);  // the lowest free number: this one
     }
   }
+}
+
+std::string byteCounts(const TCPSocket& socket) {
+  return std::to_string(socket.bytesWritten()) + " bytes sent, " +
+         std::to_string(socket.bytesRead()) + " bytes received";
 }
 
 void printError(std::string_view name, std::string_view what) {

@@ -8,11 +8,13 @@
 #include <string_view>
 
 #include "tcpsocket/address.hpp"
+#include "tcpsocket/tcp_socket_fwd.hpp"
 
 namespace tcpsocket::cli {
 
-/// The one stdout line of `listen`: "listening on HOST:PORT", flushed.
-void announceListening(const std::string& host, std::uint16_t port);
+/// The one stdout line of `listen`: "listening on HOST:PORT", flushed. On stderr, where stdout
+/// carries data (listen --mode stdio), as "tcpsocket: listening on HOST:PORT".
+void announceListening(const std::string& host, std::uint16_t port, bool onStderr = false);
 
 /// `text` with every control character (bytes below 0x20, and 0x7f) written as \n, \r, \t or
 /// \xNN, and a backslash as \\: a host name, path or peer-supplied text can neither break a line
@@ -23,6 +25,9 @@ std::string escapeControls(std::string_view text);
 /// would take its number, and the ready line or log lines would be written into it: /dev/null
 /// takes each closed one instead.
 void keepStandardDescriptorsOpen();
+
+/// "N bytes sent, M bytes received": what --verbose says of a connection at its end, as ncat.
+std::string byteCounts(const TCPSocket& socket);
 
 /// One error line on stderr, the contract scripts rely on: exactly one line, whatever `name` and
 /// `what` contain (see escapeControls).

@@ -11,24 +11,32 @@ const char* usageText() {
   return R"(tcpsocket - the Firefox OS TCP Socket API as a command-line server and client
 
 Usage:
-  tcpsocket listen [--host ADDR] [--port N] [--backlog N] [--mode echo|discard|chat]
+  tcpsocket listen [--host ADDR] [--port N] [--backlog N]
+                   [--mode echo|discard|chat|stdio | --exec CMD]
                    [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
-                   [--chat-budget MIB]
-                   [--tls-cert FILE --tls-key FILE] [--manifest FILE] [--verbose]
+                   [--chat-budget MIB] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]
+                   [--alpn P1,P2]] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--source ADDR] [--tls [--ca FILE]
-                   [--servername NAME] [--dangerously-accept-any-certificate]]
+                   [--servername NAME] [--cert FILE --key FILE] [--alpn P1,P2]
+                   [--pin sha256/BASE64]... [--dangerously-accept-any-certificate]]
                    [--manifest FILE] [--verbose]
   tcpsocket --help | --version          (`tcpsocket listen --help` works too)
 
 Flags take `--flag value` or `--flag=value`. netcat's short flags work: -l (as `listen`),
--p PORT, -s ADDR (--source), -k (ignored: listen keeps listening), -v, -w SECONDS (--timeout), -h.
+-p PORT, -s ADDR (--source), -k (ignored: listen keeps listening), -e CMD (--exec), -v,
+-w SECONDS (--timeout), -h.
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
          --host     address to bind (default 127.0.0.1; "::" for IPv6 and IPv4); also --source
          --port     port to bind (default 0: the system picks one, shown in the line above)
          --backlog  listen queue length (default 0: the system's maximum)
          --mode     echo: send every byte back; discard: drop input; chat: relay each line
-                    to every other client
+                    to every other client; stdio: relay the first connection to stdin and
+                    stdout, refuse others, and exit when it ends (netcat -l; the ready line
+                    then goes to stderr)
+         --exec     run `/bin/sh -c CMD` for each connection, its stdin and stdout joined to
+                    the connection (ncat -e); TCPSOCKET_REMOTE_ADDR, TCPSOCKET_REMOTE_PORT and
+                    TCPSOCKET_LOCAL_PORT tell it who called
          --max-connections  accept at most N at once (default 10000 per process);
                     others wait in the backlog
          --chat-budget  MiB of lines a chat room may hold for slow readers (default 16):
@@ -38,6 +46,9 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --workers  N processes share the port (SO_REUSEPORT), each with its own loop
          --threads  N loops, one per thread, each with its own listener on the port
          --tls-cert/--tls-key  serve TLS with this PEM certificate chain and key
+         --tls-client-ca  require a client certificate issued by a CA in this PEM file
+         --alpn     ALPN protocols, comma-separated, in preference order (TLS: the client
+                    must offer one of them)
 connect  Copies stdin to the socket and the socket to stdout, like netcat; at the end of
          stdin it half-closes and waits for the peer to close, then exits 0.
          --timeout  give up connecting after this many seconds (default 30), and as long
@@ -45,6 +56,10 @@ connect  Copies stdin to the socket and the socket to stdout, like netcat; at th
          --tls      speak TLS; the server's certificate is verified against the system's
                     CAs (or --ca FILE) and HOST (or --servername NAME). Nothing from stdin
                     is sent before the handshake has completed.
+         --cert/--key  present this PEM client certificate chain and key
+         --alpn     offer these ALPN protocols, comma-separated
+         --pin      also require the server's public key to match sha256/BASE64 (curl's
+                    --pinnedpubkey form; repeat for several)
          --dangerously-accept-any-certificate  skip that verification (tests only)
          --source   connect from this local address (an IP literal)
 --manifest run under the policy of a Firefox OS app manifest (manifest.webapp): its type,
@@ -106,7 +121,25 @@ Mode parseMode(const std::string& text) {
   if (text == "echo") return Mode::Echo;
   if (text == "discard") return Mode::Discard;
   if (text == "chat") return Mode::Chat;
-  throw UsageError("--mode expects echo, discard or chat, got '" + text + "'");
+  if (text == "stdio") return Mode::Stdio;
+  throw UsageError("--mode expects echo, discard, chat or stdio, got '" + text + "'");
+}
+
+// "h2,http/1.1" -> {"h2", "http/1.1"}; no empty names.
+std::vector<std::string> parseList(const std::string& flag, const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (item.empty() || item.size() > 255) {
+      throw UsageError(flag + " expects a comma-separated list of names of 1 to 255 bytes, got '" +
+                       text + "'");
+    }
+    items.push_back(std::move(item));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
 }
 
 // The short flags netcat users type, as our long ones. -k (keep listening) and -l (listen) are
@@ -114,7 +147,7 @@ Mode parseMode(const std::string& text) {
 std::string longFlag(const std::string& arg) {
   static const std::pair<const char*, const char*> kShort[] = {
       {"-p", "--port"}, {"-s", "--source"}, {"-v", "--verbose"}, {"-w", "--timeout"},
-      {"-h", "--help"}, {"-k", "-k"},       {"-l", "-l"},
+      {"-h", "--help"}, {"-k", "-k"},       {"-l", "-l"},        {"-e", "--exec"},
   };
   for (const auto& [shortName, longName] : kShort) {
     if (arg == shortName) return longName;
@@ -167,6 +200,7 @@ bool isHelp(const std::string& flag) { return flag == "--help"; }
 
 void parseListen(Cursor& c, Command& cmd) {
   auto& o = cmd.listen;
+  bool modeGiven = false;
   while (!c.done()) {
     const std::string arg = c.next();
     if (isHelp(arg)) {
@@ -180,8 +214,15 @@ void parseListen(Cursor& c, Command& cmd) {
       o.port = parsePort(arg, c.valueOf(arg));
     else if (arg == "--backlog")
       o.backlog = parsePort(arg, c.valueOf(arg));
-    else if (arg == "--mode")
+    else if (arg == "--mode") {
       o.mode = parseMode(c.valueOf(arg));
+      modeGiven = true;
+    } else if (arg == "--exec")
+      o.exec = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--tls-client-ca")
+      o.tlsClientCa = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--alpn")
+      o.alpn = parseList(arg, c.valueOf(arg));
     else if (arg == "--tls-cert")
       o.tlsCert = c.valueOf(arg);
     else if (arg == "--tls-key")
@@ -206,9 +247,16 @@ void parseListen(Cursor& c, Command& cmd) {
   if (o.tlsCert.empty() != o.tlsKey.empty()) {
     throw UsageError("--tls-cert and --tls-key go together");
   }
-  if (o.mode == Mode::Chat && (o.workers > 1 || o.threads > 1)) {
-    throw UsageError(
-        "--mode chat relays between the clients of one loop: no --workers or --threads");
+  if (o.tlsCert.empty() && (!o.tlsClientCa.empty() || !o.alpn.empty())) {
+    throw UsageError("--tls-client-ca and --alpn need --tls-cert and --tls-key");
+  }
+  if (!o.exec.empty()) {
+    if (modeGiven) throw UsageError("--exec is a mode of its own: no --mode with it");
+    o.mode = Mode::Exec;
+  }
+  if ((o.mode == Mode::Chat || o.mode == Mode::Stdio) && (o.workers > 1 || o.threads > 1)) {
+    throw UsageError(std::string("--mode ") + (o.mode == Mode::Chat ? "chat" : "stdio") +
+                     " serves the clients of one loop: no --workers or --threads");
   }
 }
 
@@ -227,6 +275,14 @@ void parseConnect(Cursor& c, Command& cmd) {
       o.caFile = c.valueOf(arg);
     else if (arg == "--servername")
       o.serverName = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--cert")
+      o.certFile = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--key")
+      o.keyFile = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--alpn")
+      o.alpn = parseList(arg, c.valueOf(arg));
+    else if (arg == "--pin")
+      o.pins.push_back(nonEmpty(arg, c.valueOf(arg)));
     else if (arg == "--dangerously-accept-any-certificate")
       o.acceptAnyCertificate = true;
     else if (arg == "--timeout")
@@ -244,9 +300,13 @@ void parseConnect(Cursor& c, Command& cmd) {
       positional.push_back(arg);
   }
   if (positional.size() != 2) throw UsageError("connect needs HOST and PORT");
-  if (!o.tls && (!o.caFile.empty() || !o.serverName.empty() || o.acceptAnyCertificate)) {
-    throw UsageError("--ca, --servername and --dangerously-accept-any-certificate need --tls");
+  if (!o.tls && (!o.caFile.empty() || !o.serverName.empty() || o.acceptAnyCertificate ||
+                 !o.certFile.empty() || !o.alpn.empty() || !o.pins.empty())) {
+    throw UsageError(
+        "--ca, --servername, --cert, --key, --alpn, --pin and "
+        "--dangerously-accept-any-certificate need --tls");
   }
+  if (o.certFile.empty() != o.keyFile.empty()) throw UsageError("--cert and --key go together");
   o.host = positional[0];
   o.port = parsePort("PORT", positional[1]);
 }

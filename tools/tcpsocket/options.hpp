@@ -16,7 +16,9 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Mode { Echo, Discard, Chat };
+/// What `listen` does with a connection: echo it, drop its input, relay lines between clients,
+/// relay the one connection to stdin/stdout (netcat's -l), or run a program for each (--exec).
+enum class Mode { Echo, Discard, Chat, Stdio, Exec };
 
 struct ListenOptions {
   std::string host = "127.0.0.1";
@@ -25,7 +27,10 @@ struct ListenOptions {
   Mode mode = Mode::Echo;
   std::string tlsCert;
   std::string tlsKey;
-  std::string manifest;  ///< run under this app manifest's policy (empty: full trust)
+  std::string tlsClientCa;        ///< --tls-client-ca: require client certificates it issued
+  std::vector<std::string> alpn;  ///< --alpn: protocols to agree on, in preference order
+  std::string manifest;           ///< run under this app manifest's policy (empty: full trust)
+  std::string exec;               ///< --exec: the shell command run per connection (Mode::Exec)
   /// Per process (each worker, each --threads loop): at the limit, new clients wait in the
   /// backlog. A default, not "unlimited": each connection has a worst-case cost (see
   /// docs/reliability.md), so an unbounded count is unbounded memory.
@@ -42,6 +47,10 @@ struct ConnectOptions {
   bool tls = false;
   std::string caFile;                 ///< trust these CAs instead of the system's (with --tls)
   std::string serverName;             ///< the name to verify and send as SNI (default HOST)
+  std::string certFile;               ///< --cert: our client certificate chain (PEM)
+  std::string keyFile;                ///< --key: its private key
+  std::vector<std::string> alpn;      ///< --alpn: protocols to offer, in preference order
+  std::vector<std::string> pins;      ///< --pin sha256/BASE64, repeatable: one must match
   bool acceptAnyCertificate = false;  ///< --dangerously-accept-any-certificate
   std::chrono::milliseconds timeout{30000};  ///< for the whole connection attempt
   std::string manifest;                      ///< run under this app manifest's policy

@@ -9,10 +9,13 @@
 namespace tcpsocket::cli {
 namespace {
 
+// SIGCHLD too: --exec reaps its programs through a watch of it.
 sigset_t serverSignals() {
   sigset_t set;
   sigemptyset(&set);
-  for (const int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  for (const int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
+    sigaddset(&set, s);
+  }
   return set;
 }
 
@@ -27,36 +30,28 @@ bool isStopSignal(int signal) { return signal == SIGINT || signal == SIGTERM || 
 
 ShutdownSignal::ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log) {
   blockServerSignals();
-  watcher_ =
-      std::thread([this, &loop, onStop = std::move(onStop), log] { watch(loop, onStop, log); });
+  watch_ = loop.watchSignals({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2},
+                             [this, onStop = std::move(onStop), log](int received) {
+                               const std::string name = std::string("SIG") + sigabbrev_np(received);
+                               if (!isStopSignal(received)) {
+                                 log(name + " ignored");
+                               } else if (!stopping_) {
+                                 stopping_ = true;
+                                 log(name + ": stopping");
+                                 onStop();
+                               }
+                             });
 }
 
-// Loops until the destructor says so: returning after one signal would leave every signal of the
-// set blocked for good, SIGTERM included.
-void ShutdownSignal::watch(EventLoop& loop, const std::function<void()>& onStop, VerboseLog log) {
+// Still blocked here (the Delivery is over): the default actions that come back with the watch's
+// end cannot end the process on its way out.
+ShutdownSignal::~ShutdownSignal() { watch_.cancel(); }
+
+ShutdownSignal::Delivery::Delivery() {
   const sigset_t set = serverSignals();
-  bool stopping = false;
-  for (;;) {
-    int received = 0;
-    if (sigwait(&set, &received) != 0) continue;
-    if (leaving_.load()) return;
-    const std::string name = sigabbrev_np(received);
-    if (!isStopSignal(received)) {
-      loop.post([log, name] { log("SIG" + name + " ignored"); });
-    } else if (!stopping) {
-      stopping = true;
-      loop.post([log, name, onStop] {
-        log("SIG" + name + ": stopping");
-        onStop();
-      });
-    }
-  }
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
-ShutdownSignal::~ShutdownSignal() {
-  leaving_.store(true);
-  pthread_kill(watcher_.native_handle(), SIGUSR2);  // any signal of the set wakes the watcher
-  watcher_.join();
-}
+ShutdownSignal::Delivery::~Delivery() { blockServerSignals(); }
 
 }  // namespace tcpsocket::cli

@@ -122,14 +122,12 @@ int runWorkers(const ListenOptions& options, bool verbose) {
   ListenOptions perWorker = options;
   perWorker.port = port;
 
-  // Blocked before fork: the workers inherit the mask (their own watcher thread takes the
-  // signals), and this process takes them with sigwait() below — every signal a server takes, so
+  // Blocked before fork: the workers inherit the mask (each takes the signals on its loop), and
+  // this process takes them with sigwait() below — every signal a server takes, and SIGCHLD, so
   // that none of them can kill the supervisor and leave its workers behind.
   blockServerSignals();
   sigset_t signals;
   pthread_sigmask(SIG_BLOCK, nullptr, &signals);
-  sigaddset(&signals, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const pid_t supervisor = ::getpid();
 
   int pipeFds[2];

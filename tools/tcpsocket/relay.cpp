@@ -1,0 +1,92 @@
+#include "relay.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace tcpsocket::cli {
+
+namespace {
+std::string_view bytesOf(const EventData& data) {
+  if (const auto* text = std::get_if<std::string_view>(&data)) return *text;
+  const auto& buffer = std::get<ArrayBuffer>(data);
+  return {reinterpret_cast<const char*>(buffer.data()), buffer.size()};
+}
+}  // namespace
+
+Relay::Relay(EventLoop& loop, TCPSocket socket, End input, End output, VerboseLog log)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      inputEnd_(input),
+      outputEnd_(output),
+      log_(log),
+      output_(loop, output.fd,
+              {.low =
+                   [this] {
+                     if (!outputPaused_) return;
+                     outputPaused_ = false;
+                     socket_.resume();
+                   },
+               .error = [this](int err) { outputFailed(err); }}) {
+  dataListener_ = socket_.addEventListener(
+      SocketEventType::Data, [this](const TCPSocketEvent& e) { received(bytesOf(e.data)); });
+  // One brake per episode: send() said false once, and this drain resumes reading.
+  drainListener_ = socket_.addEventListener(SocketEventType::Drain, [this](const TCPSocketEvent&) {
+    if (input_) input_->resume();
+  });
+}
+
+Relay::~Relay() {
+  socket_.removeEventListener(dataListener_);
+  socket_.removeEventListener(drainListener_);
+}
+
+void Relay::startInput() {
+  input_.emplace(loop_, inputEnd_.fd,
+                 FdReader::Handlers{.chunk = [this](std::string_view c) { inputChunk(c); },
+                                    .end = [this] { inputEnded(); },
+                                    .error =
+                                        [this](int err) {
+                                          printError("InputError",
+                                                     "reading " + std::string(inputEnd_.name) +
+                                                         " failed: " + std::strerror(err));
+                                          failed_ = true;
+                                          inputEnded();
+                                        }});
+}
+
+void Relay::inputChunk(std::string_view chunk) {
+  if (socket_.readyState() != ReadyState::Open) return;
+  if (!socket_.send(chunk)) input_->pause();  // read no more until the socket has written this
+}
+
+void Relay::inputEnded() {
+  log_("end of input: half-closing");
+  if (socket_.readyState() == ReadyState::Open) socket_.halfClose();
+}
+
+void Relay::received(std::string_view bytes) {
+  if (!output_.write(bytes) && !outputPaused_) {
+    outputPaused_ = true;
+    socket_.suspend();
+  }
+}
+
+// A closed output (`| head`, a child that exited) ends the connection quietly, as SIGPIPE would
+// have ended netcat.
+void Relay::outputFailed(int err) {
+  if (outputFailed_) return;
+  outputFailed_ = true;
+  if (err != EPIPE) {
+    printError("OutputError",
+               "writing " + std::string(outputEnd_.name) + " failed: " + std::strerror(err));
+    failed_ = true;
+  }
+  socket_.closeImmediately();
+}
+
+void Relay::finishOutput(std::function<void()> done) {
+  output_.finish([done = std::move(done)](int) { done(); });
+}
+
+}  // namespace tcpsocket::cli
