@@ -102,6 +102,23 @@ class StdioMode(unittest.TestCase):
             os.close(reader)
             release(proc)
 
+    def test_sigterm_mid_connection_delivers_what_arrived_and_exits_zero(self):
+        payload = os.urandom(2 << 20)
+        with tempfile.TemporaryFile() as out:
+            proc, port = start_stdio(subprocess.DEVNULL, out)
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                    s.sendall(payload)
+                    start = time.monotonic()
+                    proc.send_signal(signal.SIGTERM)
+                    self.assertEqual(proc.wait(10), 0)
+                    self.assertLess(time.monotonic() - start, 5.0)
+                    self.assertEqual(read_all(s), b"", "a clean end: the connection was quiet")
+                out.seek(0)
+                self.assertTrue(out.read() == payload, "stdout lost bytes that had arrived")
+            finally:
+                release(proc)
+
     def test_sigterm_before_any_client_exits_zero(self):
         proc, _ = start_stdio(subprocess.DEVNULL, subprocess.DEVNULL)
         try:

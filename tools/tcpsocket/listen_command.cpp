@@ -82,6 +82,7 @@ class Server {
   /// Stop accepting; answer what has arrived until each connection is quiet, then FIN; reset
   /// what is still busy at the deadline (see TCPServerSocket::drain).
   void shutdown() {
+    shuttingDown_ = true;
     trimTimer_.cancel();  // the loop must be able to run out of work below
     const auto deadline = std::chrono::steady_clock::now() + kShutdownHardStop;
     // Shared, not on this frame: if the hard stop comes first, the server still holds the callback.
@@ -144,7 +145,7 @@ class Server {
       stdio_->stopInput();
       stdio_->finishOutput([this] {
         stdioDone_ = true;
-        stopAll_();
+        if (!shuttingDown_) stopAll_();  // else shutdown() is already waiting for this
       });
     });
     stdio_->startInput();
@@ -183,6 +184,7 @@ class Server {
   std::optional<ExecPrograms> programs_;
   std::optional<Relay> stdio_;
   bool stdioDone_ = false;
+  bool shuttingDown_ = false;
   EventLoop::Timer trimTimer_;
   std::uint64_t arrivedAtTrim_ = 0;  // connections accepted or failed in their handshake
   std::int64_t openAtTrim_ = 0;
