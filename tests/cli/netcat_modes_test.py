@@ -36,6 +36,21 @@ def thread_count(pid):
         return int([l for l in f if l.startswith("Threads:")][0].split()[1])
 
 
+def processes_running(cmdline):
+    """Pids of processes whose command line is exactly `cmdline` (a list of arguments)."""
+    wanted = ("\0".join(cmdline) + "\0").encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    if f.read() == wanted:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
 def children_of(pid):
     found = []
     for task in os.listdir("/proc/%d/task" % pid):
@@ -119,6 +134,42 @@ class StdioMode(unittest.TestCase):
             finally:
                 release(proc)
 
+    def test_a_client_that_half_closes_still_gets_all_of_stdin(self):
+        """Before: the client's FIN closed the connection, and the rest of stdin was dropped."""
+        payload = os.urandom(4 << 20)
+        with tempfile.TemporaryFile() as source, tempfile.TemporaryFile() as out:
+            source.write(payload)
+            source.seek(0)
+            proc, port = start_stdio(source, out)
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                    s.sendall(b"request\n")
+                    s.shutdown(socket.SHUT_WR)
+                    received = read_all(s)
+                self.assertEqual(len(received), len(payload))
+                self.assertTrue(received == payload)
+                self.assertEqual(proc.wait(20), 0)
+                out.seek(0)
+                self.assertEqual(out.read(), b"request\n")
+            finally:
+                release(proc)
+
+    def test_a_reset_connection_is_an_error_line_and_status_1(self):
+        """Before: a transfer cut by the client's reset ended with status 0, like a complete one."""
+        with tempfile.TemporaryFile() as out:
+            proc, port = start_stdio(subprocess.DEVNULL, out)
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=20)
+                s.sendall(b"partial")
+                time.sleep(0.2)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+                self.assertEqual(proc.wait(10), 1)
+                log = proc.stderr.read().decode()
+                self.assertRegex(log, r"^tcpsocket: NetworkError: the connection from 127\.0\.0\.1:\d+ failed\n$")
+            finally:
+                release(proc)
+
     def test_sigterm_before_any_client_exits_zero(self):
         proc, _ = start_stdio(subprocess.DEVNULL, subprocess.DEVNULL)
         try:
@@ -137,6 +188,14 @@ def _refused(port):
         return True
     except socket.timeout:
         return False
+
+
+def _send_quietly(sock, data):
+    try:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
 
 
 def _drain(fd, into):
@@ -203,6 +262,43 @@ class ExecMode(unittest.TestCase):
         self.assertTrue(wait_for(lambda: children_of(proc.pid) == [], 10))
         self.assertIsNone(proc.poll())
 
+    def test_a_program_that_does_not_read_still_has_all_of_its_output_delivered(self):
+        """Before: the program's closed stdin (EPIPE) reset the connection, and its output was lost."""
+        _, port = self.start("exec 0<&-; sleep 0.3; seq 200000")
+        expected = "".join("%d\n" % i for i in range(1, 200001)).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+            got = bytearray()
+            sender = threading.Thread(target=lambda: _send_quietly(s, b"z" * (10 << 20)))
+            sender.start()
+            got = read_all(s)
+            sender.join(30)
+        self.assertEqual(len(got), len(expected))
+        self.assertTrue(got == expected)
+
+    def test_shutdown_terminates_the_programs_a_shell_started(self):
+        """Before: SIGTERM went to the shell only; a command it forked outlived the server."""
+        proc, port = self.start("sleep 37.25; true")
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        try:
+            self.assertTrue(wait_for(lambda: len(processes_running(["sleep", "37.25"])) == 3, 10))
+            self.assertEqual(clihelpers.stop(proc), 0)
+            self.assertTrue(wait_for(lambda: processes_running(["sleep", "37.25"]) == [], 5),
+                            "left behind: %s" % processes_running(["sleep", "37.25"]))
+        finally:
+            for c in clients:
+                c.close()
+
+    def test_a_program_still_running_after_its_connection_ended_is_terminated(self):
+        """Before: it ran on, unbounded by --max-connections."""
+        proc, port = self.start("exec >&-; exec sleep 38.5")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(read_all(s), b"")
+        self.assertTrue(wait_for(lambda: processes_running(["sleep", "38.5"]) != [], 5))
+        self.assertTrue(wait_for(lambda: processes_running(["sleep", "38.5"]) == [], 10),
+                        "the program outlived its connection by more than the grace period")
+        self.assertIsNone(proc.poll())
+
     def test_exec_and_mode_do_not_mix(self):
         r = subprocess.run([clihelpers.BINARY, "listen", "--exec", "cat", "--mode", "chat"],
                            capture_output=True, timeout=10)
@@ -225,6 +321,45 @@ class VerboseAndThreads(unittest.TestCase):
         finally:
             release(proc)
         self.assertIn("closed 127.0.0.1:%d: 5 bytes sent, 5 bytes received" % client_port, log)
+
+    def test_connect_sends_all_of_stdin_after_the_peer_half_closed(self):
+        """Before: the peer's FIN closed the connection: 64 KiB of 5 MB arrived, and exit was 0."""
+        server = socket.create_server(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        payload = os.urandom(5 << 20)
+        got = {}
+
+        def serve():
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"hello")
+                conn.shutdown(socket.SHUT_WR)
+                got["data"] = read_all(conn)
+
+        t = threading.Thread(target=serve)
+        t.start()
+        try:
+            r = clihelpers.run_connect("127.0.0.1", str(port), stdin=payload)
+            t.join(30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"hello")
+            self.assertEqual(len(got["data"]), len(payload))
+            self.assertTrue(got["data"] == payload)
+        finally:
+            server.close()
+
+    def test_verbose_lines_of_several_workers_never_run_together(self):
+        proc, _, port = clihelpers.start_listen("--workers", "2", "--verbose")
+        try:
+            payloads = [b"x" * 100 for _ in range(40)]
+            self.assertEqual(clihelpers.echo_concurrently(port, payloads), payloads)
+            proc.send_signal(signal.SIGTERM)
+            _, log = proc.communicate(timeout=10)
+        finally:
+            release(proc)
+        for line in log.splitlines():
+            self.assertRegex(line, r"^tcpsocket: (connection from \S+|closed \S+: \d+ bytes sent, \d+ bytes "
+                                   r"received|SIG\w+: stopping)$")
 
     def test_connect_runs_on_one_thread(self):
         server = socket.create_server(("127.0.0.1", 0))

@@ -1,6 +1,6 @@
-// `tcpsocket connect`: stdin → socket with send()'s false + drain as the brake on reading stdin;
-// socket → stdout with suspend/resume as the brake on a slow consumer of our output. At the end of
-// stdin the sending side is half-closed and the reply is read until the peer closes.
+// `tcpsocket connect`: stdin → socket and socket → stdout through a Relay (relay.hpp), with a
+// brake each way. Each direction ends on its own: the end of stdin half-closes the connection,
+// the peer's FIN ends stdout; the session is over when both are.
 #include "connect_command.hpp"
 
 #include <csignal>
@@ -40,6 +40,8 @@ class Session {
     o.binaryType = BinaryType::ArrayBuffer;
     o.connectTimeout = options.timeout;
     o.localAddress = options.source;
+    // As OpenBSD netcat: the server's FIN ends stdout, and stdin is still sent until its end.
+    o.connection.allowHalfOpen = true;
     if (options.tls) {  // else no TLS context: the system's trust store is costly to load
       o.tls.trustedCertificates.file = options.caFile;
       o.tls.serverName = options.serverName;
@@ -66,7 +68,7 @@ class Session {
   void closed() {
     log_("connection closed: " + byteCounts(socket_));
     relay_->stopInput();
-    relay_->finishOutput([] {});
+    relay_->endOutput();
   }
 
   // A TLS setting that fails only now (settings equal to the defaults are loaded lazily) must

@@ -65,7 +65,10 @@ Spawned spawnShell(const std::string& command, const std::vector<std::string>& e
   sigfillset(&defaults);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Its own process group (of its pid), so that terminating it reaches what the shell started.
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::vector<std::string> env(extraEnv);
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
@@ -85,6 +88,8 @@ Spawned spawnShell(const std::string& command, const std::vector<std::string>& e
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   return {pid, toStdin, fromStdout};
 }
+
+constexpr auto kGrace = std::chrono::seconds(5);
 
 void closeFd(int& fd) noexcept {
   if (fd >= 0) ::close(fd);
@@ -109,10 +114,11 @@ struct ExecPrograms::Program {
   std::unique_ptr<Relay> relay;
   bool exited = false;
   bool connectionClosed = false;
-  bool stdinClosing = false;
   bool stdinClosed = false;  // what the connection sent is written to the program, then EOF
+  EventLoop::Timer grace;    // from the connection's end to the program's SIGTERM
 
   ~Program() {
+    grace.cancel();
     relay.reset();  // before the descriptors it watches
     closeFd(toStdin);
     closeFd(fromStdout);
@@ -141,15 +147,20 @@ void ExecPrograms::start(TCPSocket socket) {
   log_("started program " + std::to_string(child.pid) + " for " +
        hostPort(socket.host(), socket.port()));
   auto program = std::make_unique<Program>(child, socket);
-  program->relay =
-      std::make_unique<Relay>(loop_, socket, Relay::End{child.fromStdout, "the program's output"},
-                              Relay::End{child.toStdin, "the program's input"}, log_);
+  const pid_t pid = child.pid;
+  // The peer's FIN (allowHalfOpen) or the connection's end closes the program's stdin once it
+  // has everything; a program that stops reading only ends that direction.
+  program->relay = std::make_unique<Relay>(
+      loop_, socket, Relay::End{child.fromStdout, "the program's output"},
+      Relay::End{child.toStdin, "the program's input", false}, log_, [this, pid] {
+        auto it = programs_.find(pid);
+        if (it == programs_.end()) return;
+        closeFd(it->second->toStdin);
+        it->second->stdinClosed = true;
+        forgetIfDone(pid);
+      });
   Program& p = *program;
-  programs_.emplace(child.pid, std::move(program));
-  // The peer's FIN (allowHalfOpen) ends the program's input; the connection stays open for
-  // the program's output until the program ends it.
-  socket.addEventListener(SocketEventType::End,
-                          [this, &p](const TCPSocketEvent&) { closeProgramInput(p); });
+  programs_.emplace(pid, std::move(program));
   socket.addEventListener(SocketEventType::Close,
                           [this, &p](const TCPSocketEvent&) { connectionClosed(p); });
   p.relay->startInput();
@@ -157,25 +168,17 @@ void ExecPrograms::start(TCPSocket socket) {
 }
 
 // What the peer sent is still delivered to the program; its stdout is no longer read: nobody
-// would receive it.
+// would receive it. A program that has not ended kGrace later is terminated: it no longer
+// serves anyone, and would otherwise escape --max-connections.
 void ExecPrograms::connectionClosed(Program& p) {
   p.connectionClosed = true;
   p.relay->stopInput();
   closeFd(p.fromStdout);
-  closeProgramInput(p);
-}
-
-// Once the program has everything the peer sent, its stdin ends.
-void ExecPrograms::closeProgramInput(Program& p) {
-  if (p.stdinClosing) return;
-  p.stdinClosing = true;
+  p.relay->endOutput();
   const pid_t pid = p.pid;
-  p.relay->finishOutput([this, pid] {
+  p.grace = loop_.setTimeout(kGrace, [this, pid] {
     auto it = programs_.find(pid);
-    if (it == programs_.end()) return;
-    closeFd(it->second->toStdin);
-    it->second->stdinClosed = true;
-    forgetIfDone(pid);
+    if (it != programs_.end() && !it->second->exited) terminate(pid);
   });
 }
 
@@ -199,13 +202,19 @@ void ExecPrograms::forgetIfDone(pid_t pid) {
   auto it = programs_.find(pid);
   if (it == programs_.end()) return;
   const Program& p = *it->second;
-  if (p.exited && p.connectionClosed && p.stdinClosed) programs_.erase(it);
+  if (p.exited && p.connectionClosed && p.stdinClosed) programs_.erase(it);  // destroys p
 }
 
 void ExecPrograms::terminateAll() noexcept {
   for (auto& [pid, program] : programs_) {
-    if (!program->exited) ::kill(pid, SIGTERM);
+    if (!program->exited) terminate(pid);
   }
+}
+
+// The program's whole process group: the shell, and whatever it started.
+void ExecPrograms::terminate(pid_t pid) noexcept {
+  log_("terminating program " + std::to_string(pid));
+  ::kill(-pid, SIGTERM);
 }
 
 }  // namespace tcpsocket::cli

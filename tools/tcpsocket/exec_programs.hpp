@@ -4,9 +4,11 @@
 // from TCPSOCKET_REMOTE_ADDR, TCPSOCKET_REMOTE_PORT and TCPSOCKET_LOCAL_PORT.
 //
 // Each direction ends on its own (the server's connections allow half-open for this): the
-// program ending its stdout half-closes the connection; the peer's FIN ends the program's stdin.
-// A connection that closes also stops reading the program's stdout. Programs are reaped through a
-// SIGCHLD watch.
+// program ending its stdout half-closes the connection; the peer's FIN ends the program's stdin;
+// a program that stops reading ends only that direction. A connection that closes stops reading
+// the program's stdout, and a program still running 5 s later is sent SIGTERM. Each program has
+// its own process group, which SIGTERM reaches as a whole (also at shutdown). Programs are reaped
+// through a SIGCHLD watch.
 #pragma once
 
 #include <sys/types.h>
@@ -38,7 +40,7 @@ class ExecPrograms {
  private:
   struct Program;
   void connectionClosed(Program& program);
-  void closeProgramInput(Program& program);
+  void terminate(pid_t pid) noexcept;
   void reap();
   void forgetIfDone(pid_t pid);
 

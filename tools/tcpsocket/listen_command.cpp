@@ -6,6 +6,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -56,7 +57,9 @@ class Server {
     serverOptions.maxConnections = options_.maxConnections;
     serverOptions.reusePort = sharedPort;
     serverOptions.connection.idleTimeout = options_.idleTimeout;
-    serverOptions.connection.allowHalfOpen = options_.mode == Mode::Exec;  // see exec_programs.hpp
+    // Each direction ends on its own where a Relay joins the connection to descriptors.
+    serverOptions.connection.allowHalfOpen =
+        options_.mode == Mode::Exec || options_.mode == Mode::Stdio;
     serverOptions.useSecureTransport = !options_.tlsCert.empty();
     serverOptions.tls.certificateChain.file = options_.tlsCert;
     serverOptions.tls.privateKey.file = options_.tlsKey;
@@ -77,7 +80,12 @@ class Server {
 
   std::uint16_t localPort() const { return server_.localPort(); }
 
-  bool failed() const { return failed_ || (stdio_ && stdio_->failed()); }
+  /// The listener died: the server did not serve to the end.
+  bool failed() const { return failed_; }
+  /// 1 if the listener died, or (stdio) the connection failed or stdin/stdout could not be used.
+  int status() const {
+    return failed_ || connectionFailed_ || (stdio_ && stdio_->failed()) ? 1 : 0;
+  }
 
   /// Stop accepting; answer what has arrived until each connection is quiet, then FIN; reset
   /// what is still busy at the deadline (see TCPServerSocket::drain).
@@ -140,15 +148,29 @@ class Server {
     }
     server_.close();
     stdio_.emplace(loop_, socket, Relay::End{STDIN_FILENO, "stdin"},
-                   Relay::End{STDOUT_FILENO, "stdout"}, log_);
+                   Relay::End{STDOUT_FILENO, "stdout"}, log_, [this] {
+                     stdoutDone_ = true;
+                     stdioEndedIfDone();
+                   });
+    // A transfer cut short must not look like a complete one: status 1, and a line saying so.
+    socket.onerror([this](const TCPSocketEvent& e) {
+      printError(e.name,
+                 "the connection from " + hostPort(e.target.host(), e.target.port()) + " failed");
+      connectionFailed_ = true;
+    });
     socket.onclose([this](const TCPSocketEvent&) {
       stdio_->stopInput();
-      stdio_->finishOutput([this] {
-        stdioDone_ = true;
-        if (!shuttingDown_) stopAll_();  // else shutdown() is already waiting for this
-      });
+      stdio_->endOutput();
+      stdioClosed_ = true;
+      stdioEndedIfDone();
     });
     stdio_->startInput();
+  }
+
+  void stdioEndedIfDone() {
+    if (!stdioClosed_ || !stdoutDone_ || stdioDone_) return;
+    stdioDone_ = true;
+    if (!shuttingDown_) stopAll_();  // else shutdown() is already waiting for this
   }
 
   bool busy() const {
@@ -183,7 +205,10 @@ class Server {
   std::optional<ChatRoom> chat_;
   std::optional<ExecPrograms> programs_;
   std::optional<Relay> stdio_;
+  bool stdioClosed_ = false;
+  bool stdoutDone_ = false;
   bool stdioDone_ = false;
+  bool connectionFailed_ = false;
   bool shuttingDown_ = false;
   EventLoop::Timer trimTimer_;
   std::uint64_t arrivedAtTrim_ = 0;  // connections accepted or failed in their handshake
@@ -229,9 +254,9 @@ int serve(const ListenOptions& options, bool verbose,
     loops[i]->run();
     if (!servers[i]->failed()) servers[i]->shutdown();
   });
-  bool failed = false;
-  for (auto& server : servers) failed = failed || server->failed();
-  return failed ? 1 : 0;
+  int status = 0;
+  for (auto& server : servers) status = std::max(status, server->status());
+  return status;
 }
 
 int runListen(const ListenOptions& options, bool verbose) {

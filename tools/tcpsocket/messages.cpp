@@ -8,11 +8,20 @@
 
 namespace tcpsocket::cli {
 
+namespace {
+// One write() per line: stderr is unbuffered, and each << would be a write of its own, which the
+// lines of other processes (--workers) could come between.
+void writeLine(std::ostream& out, std::string line) {
+  line += '\n';
+  out << line << std::flush;
+}
+}  // namespace
+
 void announceListening(const std::string& host, std::uint16_t port, bool onStderr) {
   if (onStderr) {
-    std::cerr << "tcpsocket: listening on " << hostPort(host, port) << std::endl;
+    writeLine(std::cerr, "tcpsocket: listening on " + hostPort(host, port));
   } else {
-    std::cout << "listening on " << hostPort(host, port) << std::endl;
+    writeLine(std::cout, "listening on " + hostPort(host, port));
   }
 }
 
@@ -53,11 +62,11 @@ std::string byteCounts(const TCPSocket& socket) {
 }
 
 void printError(std::string_view name, std::string_view what) {
-  std::cerr << "tcpsocket: " << escapeControls(name) << ": " << escapeControls(what) << std::endl;
+  writeLine(std::cerr, "tcpsocket: " + escapeControls(name) + ": " + escapeControls(what));
 }
 
 void VerboseLog::operator()(const std::string& line) const {
-  if (enabled_) std::cerr << "tcpsocket: " << escapeControls(line) << std::endl;
+  if (enabled_) writeLine(std::cerr, "tcpsocket: " + escapeControls(line));
 }
 
 }  // namespace tcpsocket::cli

@@ -14,12 +14,14 @@ std::string_view bytesOf(const EventData& data) {
 }
 }  // namespace
 
-Relay::Relay(EventLoop& loop, TCPSocket socket, End input, End output, VerboseLog log)
+Relay::Relay(EventLoop& loop, TCPSocket socket, End input, End output, VerboseLog log,
+             std::function<void()> outputDone)
     : loop_(loop),
       socket_(std::move(socket)),
       inputEnd_(input),
       outputEnd_(output),
       log_(log),
+      outputDone_(std::move(outputDone)),
       output_(loop, output.fd,
               {.low =
                    [this] {
@@ -34,11 +36,14 @@ Relay::Relay(EventLoop& loop, TCPSocket socket, End input, End output, VerboseLo
   drainListener_ = socket_.addEventListener(SocketEventType::Drain, [this](const TCPSocketEvent&) {
     if (input_) input_->resume();
   });
+  endListener_ = socket_.addEventListener(SocketEventType::End,
+                                          [this](const TCPSocketEvent&) { endOutput(); });
 }
 
 Relay::~Relay() {
   socket_.removeEventListener(dataListener_);
   socket_.removeEventListener(drainListener_);
+  socket_.removeEventListener(endListener_);
 }
 
 void Relay::startInput() {
@@ -66,27 +71,35 @@ void Relay::inputEnded() {
 }
 
 void Relay::received(std::string_view bytes) {
+  if (outputFailed_) return;  // this direction is over; the bytes have nowhere to go
   if (!output_.write(bytes) && !outputPaused_) {
     outputPaused_ = true;
     socket_.suspend();
   }
 }
 
-// A closed output (`| head`, a child that exited) ends the connection quietly, as SIGPIPE would
-// have ended netcat.
 void Relay::outputFailed(int err) {
   if (outputFailed_) return;
   outputFailed_ = true;
+  if (outputPaused_) {  // nothing more will be written: reading on cannot grow a backlog
+    outputPaused_ = false;
+    socket_.resume();
+  }
   if (err != EPIPE) {
     printError("OutputError",
                "writing " + std::string(outputEnd_.name) + " failed: " + std::strerror(err));
     failed_ = true;
   }
-  socket_.closeImmediately();
+  if (err != EPIPE || outputEnd_.closedEndsConnection) socket_.closeImmediately();
+  endOutput();
 }
 
-void Relay::finishOutput(std::function<void()> done) {
-  output_.finish([done = std::move(done)](int) { done(); });
+void Relay::endOutput() {
+  if (outputEnding_) return;
+  outputEnding_ = true;
+  output_.finish([this](int) {
+    if (outputDone_) outputDone_();
+  });
 }
 
 }  // namespace tcpsocket::cli
