@@ -3,7 +3,7 @@
 #   scripts/test.sh               the suite built with clang++ (preset clang) and under
 #                                 AddressSanitizer+UBSan (asan) and ThreadSanitizer (tsan), both
 #                                 g++; the packaging checks; the Node.js binding, also under asan;
-#                                 the manifest fuzzer for 30 s
+#                                 the manifest and PROXY header fuzzers, 30 s each
 #   scripts/test.sh PRESET...     only the suite in those presets (e.g. `default` for a quick run)
 # The packaging checks (scripts/test-package.sh) build the library in every build type with g++
 # and clang++, and consume it installed, as a subdirectory, by FetchContent and as a .deb.
@@ -29,6 +29,6 @@ bash scripts/test-node.sh
 echo "== tests: Node.js binding under asan"
 bash scripts/test-node.sh asan
 if [ "${FUZZ_SECONDS:-30}" -gt 0 ]; then
-  echo "== fuzz: manifest parser, ${FUZZ_SECONDS:-30} s"
+  echo "== fuzz: manifest and PROXY header parsers, ${FUZZ_SECONDS:-30} s each"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 fi

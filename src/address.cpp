@@ -1,5 +1,8 @@
 #include "address.hpp"
 
+#include <charconv>
+#include <cstdint>
+
 #include "tcpsocket/address.hpp"
 #include "tcpsocket/errors.hpp"
 
@@ -40,6 +43,37 @@ asio::ip::address addressLiteral(const std::string& text) {
     throw InvalidAddressError("\"" + text + "\" is not an IPv4 or IPv6 address");
   }
   return address;
+}
+
+AddressBlock::AddressBlock(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  base_ = unmapped(addressLiteral(text.substr(0, slash)));
+  const unsigned bits = base_.is_v4() ? 32 : 128;
+  prefix_ = bits;
+  if (slash == std::string::npos) return;
+  const std::string prefix = text.substr(slash + 1);
+  const auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), prefix_);
+  if (prefix.empty() || prefix.size() > 3 || ec != std::errc() ||
+      end != prefix.data() + prefix.size() || prefix_ > bits) {
+    throw InvalidAddressError("\"" + text + "\" is not an address or a CIDR block");
+  }
+}
+
+bool AddressBlock::contains(const asio::ip::address& address) const noexcept {
+  const asio::ip::address a = unmapped(address);
+  if (a.is_v4() != base_.is_v4()) return false;
+  auto matches = [this](const auto& x, const auto& y) {
+    unsigned left = prefix_;
+    for (std::size_t i = 0; i < x.size() && left > 0; ++i) {
+      const unsigned take = left < 8 ? left : 8;
+      const auto mask = static_cast<std::uint8_t>(0xFF << (8 - take));
+      if ((x[i] & mask) != (y[i] & mask)) return false;
+      left -= take;
+    }
+    return true;
+  };
+  return a.is_v4() ? matches(a.to_v4().to_bytes(), base_.to_v4().to_bytes())
+                   : matches(a.to_v6().to_bytes(), base_.to_v6().to_bytes());
 }
 
 }  // namespace tcpsocket::detail

@@ -15,4 +15,18 @@ std::string addressString(const asio::ip::address& address);
 /// Throws InvalidAddressError unless the whole text is an IPv4 or IPv6 literal.
 asio::ip::address addressLiteral(const std::string& text);
 
+/// A CIDR block ("10.0.0.0/8", "fd00::/8") or one address (a block of its full length).
+class AddressBlock {
+ public:
+  /// Throws InvalidAddressError for anything else (a prefix past the family's length, bits set
+  /// past the prefix are allowed and ignored).
+  explicit AddressBlock(const std::string& text);
+  /// Whether `address` (IPv4-mapped taken as IPv4) is in the block.
+  bool contains(const asio::ip::address& address) const noexcept;
+
+ private:
+  asio::ip::address base_;
+  unsigned prefix_;
+};
+
 }  // namespace tcpsocket::detail

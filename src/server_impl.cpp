@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <cerrno>
 #include <new>
@@ -23,7 +24,16 @@ ServerImpl::ServerImpl(Private, LoopCore& loop, const ServerSocketOptions& optio
     : LoopMember(loop),
       acceptor_(loop),
       maxConnections_(options.maxConnections),
-      maxPerAddress_(options.maxConnectionsPerAddress) {}
+      maxPerAddress_(options.maxConnectionsPerAddress),
+      proxyMode_(options.proxyProtocol.mode),
+      proxyDeadline_(options.tls.handshakeTimeout) {
+  const auto& trusted = options.proxyProtocol.trustedSources;
+  if (trusted.empty()) {
+    proxyTrusted_ = {AddressBlock("127.0.0.0/8"), AddressBlock("::1")};
+  } else {
+    for (const auto& block : trusted) proxyTrusted_.emplace_back(block);
+  }
+}
 
 ServerImpl::~ServerImpl() = default;
 
@@ -61,7 +71,7 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
 bool ServerImpl::mayAccept() noexcept {
   if (!listening_) return false;
   // Lingering descriptors count: they hold descriptors and kernel buffers as open ones do.
-  if (maxConnections_ > 0 && connections_.size() + lingering_ >= maxConnections_) {
+  if (maxConnections_ > 0 && heldConnections() >= maxConnections_) {
     pausedAtLimit_ = true;
     ++stats_.pausesAtLimit;
     return false;
@@ -70,10 +80,46 @@ bool ServerImpl::mayAccept() noexcept {
 }
 
 void ServerImpl::connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer) {
+  if (proxyMode_ == ProxyProtocolOptions::Mode::Off) {
+    admit(fd, peer, nullptr);
+    return;
+  }
+  const asio::ip::address source = unmapped(peer.address());
+  const bool trusted = std::any_of(proxyTrusted_.begin(), proxyTrusted_.end(),
+                                   [&](const AddressBlock& b) { return b.contains(source); });
+  if (!trusted && proxyMode_ == ProxyProtocolOptions::Mode::Required) {
+    resetOnClose(fd);  // no header it could send would be believed
+    ::close(fd);
+    ++stats_.proxyHeadersRefused;
+    return;
+  }
+  auto intake =
+      std::make_unique<ProxyIntake>(*loop(), *this, fd, peer, proxyMode_, trusted, proxyDeadline_);
+  ProxyIntake& started = *intake;
+  intakes_.emplace(&started, std::move(intake));
+  started.start();  // may end (and destroy) it at once
+}
+
+void ServerImpl::proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
+                               std::unique_ptr<ProxyInfo> info) {
+  if (info) ++stats_.proxyHeadersAccepted;
+  intakes_.erase(&intake);
+  admit(fd, peer, std::move(info));
+}
+
+void ServerImpl::proxyRefused(ProxyIntake& intake, const char* why) {
+  if (why != nullptr) ++stats_.proxyHeadersRefused;
+  intakes_.erase(&intake);
+  resumeBelowTheLimit();
+}
+
+void ServerImpl::admit(int fd, const asio::ip::tcp::endpoint& peer,
+                       std::unique_ptr<ProxyInfo> proxy) {
   const asio::ip::address address = unmapped(peer.address());  // cheap: no text is made
   if (maxPerAddress_ > 0 && refusedByAddressLimit(fd, address)) return;
   auto impl = SocketImpl::adopt(*loop(), fd, peer, accepted_);
   if (!impl) return;
+  if (proxy) impl->setProxyInfo(std::move(proxy));
   connections_.insert(*impl);
   if (maxPerAddress_ > 0) ++perAddress_[address];
   if (accepted_->secure) {
@@ -101,6 +147,7 @@ void ServerImpl::close() {
 // Sockets still in their TLS handshake were never handed out: nobody else could close them, and
 // they have nothing to lose.
 void ServerImpl::abortHandshakes() {
+  intakes_.clear();  // each resets its connection
   for (SocketImpl* s : std::vector<SocketImpl*>(handshaking_.begin(), handshaking_.end())) {
     s->abort();
   }
@@ -164,8 +211,7 @@ void ServerImpl::lingerEnded() noexcept {
 
 // Below a low-water mark (90%), not at the first free slot: no thrashing at the limit.
 void ServerImpl::resumeBelowTheLimit() noexcept {
-  if (pausedAtLimit_ &&
-      connections_.size() + lingering_ <= maxConnections_ - (maxConnections_ + 9) / 10) {
+  if (pausedAtLimit_ && heldConnections() <= maxConnections_ - (maxConnections_ + 9) / 10) {
     pausedAtLimit_ = false;
     try {
       if (listening_) acceptor_.start(shared_from_this());
@@ -259,6 +305,7 @@ void ServerImpl::abandon() noexcept {
   detach();
   connections_.clear();  // abandoned with the loop too; never dereferenced again
   handshaking_.clear();
+  intakes_.clear();
   drainTimer_.reset();
   quietTimer_.reset();
   drainDone_.clear();

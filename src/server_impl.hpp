@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "acceptor.hpp"
+#include "address.hpp"
 #include "connection_set.hpp"
 #include "listener_list.hpp"
 #include "loop_core.hpp"
+#include "proxy_intake.hpp"
 #include "socket_impl.hpp"
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
@@ -28,7 +30,8 @@ namespace tcpsocket::detail {
 class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
                          public LoopMember,
                          public Acceptor::Handler,
-                         public ConnectionOwner {
+                         public ConnectionOwner,
+                         public ProxyIntake::Owner {
   struct Private {};
 
  public:
@@ -64,6 +67,14 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   bool connectionSecured(SocketImpl& socket) override;
 
  private:
+  void proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
+                     std::unique_ptr<ProxyInfo> info) override;
+  void proxyRefused(ProxyIntake& intake, const char* why) override;
+  /// A connection whose client is known (after its PROXY header, if the server takes them).
+  void admit(int fd, const asio::ip::tcp::endpoint& peer, std::unique_ptr<ProxyInfo> proxy);
+  std::size_t heldConnections() const noexcept {
+    return connections_.size() + lingering_ + intakes_.size();
+  }
   bool refusedByAddressLimit(int fd, const asio::ip::address& address);
   void handOut(std::shared_ptr<SocketImpl> impl);
   void stopListening() noexcept;
@@ -84,6 +95,11 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   std::unordered_set<SocketImpl*> handshaking_;  // accepted TLS sockets not yet handed out
   std::unordered_map<asio::ip::address, std::uint32_t> perAddress_;  // only with maxPerAddress_
   std::uint32_t lingering_ = 0;  // ended connections whose descriptors are still open
+  ProxyProtocolOptions::Mode proxyMode_ = ProxyProtocolOptions::Mode::Off;
+  std::vector<AddressBlock> proxyTrusted_;
+  std::chrono::milliseconds proxyDeadline_{0};
+  // Connections whose PROXY header is being read; not counted as open, but held.
+  std::unordered_map<const ProxyIntake*, std::unique_ptr<ProxyIntake>> intakes_;
   bool pausedAtLimit_ = false;
   bool draining_ = false;
   std::vector<std::function<void()>> drainDone_;

@@ -74,9 +74,16 @@ SocketImpl::Extras& SocketImpl::extras() {
 void SocketImpl::trimExtras() noexcept {
   const Extras& e = *extras_;
   if (!e.connector && !e.tlsContext && !e.securing && !e.secure && !e.linger && !e.idleTimer &&
-      !e.options && !watchingQuiet_) {
+      !e.options && !e.proxy && !watchingQuiet_) {
     extras_.reset();
   }
+}
+
+void SocketImpl::setProxyInfo(std::unique_ptr<const ProxyInfo> info) {
+  extras().proxy = std::move(info);
+}
+const ProxyInfo* SocketImpl::proxyInfo() const noexcept {
+  return extras_ ? extras_->proxy.get() : nullptr;
 }
 
 Connector* SocketImpl::connector() const noexcept {

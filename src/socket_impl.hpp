@@ -94,6 +94,10 @@ class SocketImpl final : public std::enable_shared_from_this<SocketImpl>,
                                            const asio::ip::tcp::endpoint& peer,
                                            std::shared_ptr<const AcceptedSettings> settings);
 
+  /// An accepted connection's PROXY header (ServerSocketOptions::proxyProtocol), or null.
+  void setProxyInfo(std::unique_ptr<const ProxyInfo> info);
+  const ProxyInfo* proxyInfo() const noexcept;
+
   /// The host given to connect(), or the peer's address as text (made when first asked for).
   const std::string& host() const;
   std::uint16_t port() const noexcept { return port_; }
@@ -325,6 +329,7 @@ struct SocketImpl::Extras {
   std::shared_ptr<const ConnectionOptions> options;
   // Kept only with an idle timeout, or while a draining server watches for quiet.
   std::chrono::steady_clock::time_point lastActivity{};
+  std::unique_ptr<const ProxyInfo> proxy;  // what a balancer's PROXY header said
 };
 
 /// Bytes the kernel holds on a socket: received and not read yet (FIONREAD), or written and not

@@ -71,6 +71,10 @@ std::uint64_t TCPSocket::bytesRead() const noexcept { return impl_ ? impl_->byte
 std::uint64_t TCPSocket::bytesWritten() const noexcept { return impl_ ? impl_->bytesWritten() : 0; }
 bool TCPSocket::ssl() const { return impl().ssl(); }
 std::string TCPSocket::alpnProtocol() const { return impl().alpnProtocol(); }
+std::optional<ProxyInfo> TCPSocket::proxyInfo() const {
+  const ProxyInfo* info = impl().proxyInfo();
+  return info ? std::optional<ProxyInfo>(*info) : std::nullopt;
+}
 std::uint64_t TCPSocket::bufferedAmount() const { return impl().bufferedAmount(); }
 ReadyState TCPSocket::readyState() const { return impl().readyState(); }
 BinaryType TCPSocket::binaryType() const { return impl().binaryType(); }

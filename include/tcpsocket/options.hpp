@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tcpsocket/export.hpp"
+#include "tcpsocket/proxy_protocol.hpp"
 
 namespace tcpsocket {
 
@@ -177,6 +178,13 @@ struct TCPSOCKET_API ServerSocketOptions {
   /// TLS settings: for useSecureTransport, and for upgradeToSecure() on accepted sockets
   /// (server-side STARTTLS), which needs tls.certificateChain and tls.privateKey too.
   TlsOptions tls{};
+  /// Beyond the reference: behind a load balancer, read the PROXY protocol header (v1 or v2) it
+  /// puts in front of each connection (see proxy_protocol.hpp). The accepted socket's host/port
+  /// are then the client's, TCPSocket::proxyInfo() has the balancer's and the header's TLVs; a
+  /// connection is handed out only after its header (and before any TLS handshake, which
+  /// follows the header). maxConnectionsPerAddress counts the clients, not the balancer. A
+  /// header must be complete within tls.handshakeTimeout.
+  ProxyProtocolOptions proxyProtocol{};
 };
 
 /// The full-buffer threshold of send(): it returns false once more than this many bytes are

@@ -28,7 +28,12 @@ struct TCPSOCKET_API ServerStats {
   std::uint64_t pausesAtLimit = 0;       ///< times accepting paused at maxConnections
   std::uint64_t descriptorBackoffs = 0;  ///< times accepting paused: out of descriptors/memory
   std::uint64_t handshakeFailures = 0;   ///< TLS clients dropped before their handshake completed
-  bool paused = false;                   ///< not accepting right now (at the limit or backing off)
+  std::uint64_t proxyHeadersAccepted =
+      0;  ///< PROXY headers taken (ServerSocketOptions::proxyProtocol)
+  /// Connections reset for their PROXY header ("ProxyProtocolError": malformed, missing where
+  /// required, from an untrusted source, or not complete within tls.handshakeTimeout).
+  std::uint64_t proxyHeadersRefused = 0;
+  bool paused = false;  ///< not accepting right now (at the limit or backing off)
 };
 
 /// A handle to one listening socket. Copies refer to the same listener.

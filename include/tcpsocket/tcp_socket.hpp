@@ -75,6 +75,10 @@ class TCPSOCKET_API TCPSocket {
   bool ssl() const;
   /// The ALPN protocol agreed on in the TLS handshake; empty if none (or not TLS).
   std::string alpnProtocol() const;
+  /// Beyond the reference: for a connection accepted behind a load balancer
+  /// (ServerSocketOptions::proxyProtocol), what its PROXY header said: the balancer's address,
+  /// the client's destination, the TLVs. Empty for any other socket.
+  std::optional<ProxyInfo> proxyInfo() const;
   /// Bytes accepted by send() and not yet written to the operating system.
   std::uint64_t bufferedAmount() const;
   ReadyState readyState() const;

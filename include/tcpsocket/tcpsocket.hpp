@@ -7,6 +7,7 @@
 #include "tcpsocket/event_loop.hpp"
 #include "tcpsocket/events.hpp"
 #include "tcpsocket/options.hpp"
+#include "tcpsocket/proxy_protocol.hpp"
 #include "tcpsocket/tcp_server_socket.hpp"
 #include "tcpsocket/tcp_socket.hpp"
 #include "tcpsocket/version.hpp"
