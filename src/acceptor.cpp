@@ -1,5 +1,7 @@
 #include "acceptor.hpp"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,6 +88,25 @@ void Acceptor::listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, b
   if (ec) fail(ec.value());
   acceptor_->non_blocking(true, ec);  // accept4 in a loop until EAGAIN: must never block
   if (ec) fail(ec.value());
+  localPort_ = acceptor_->local_endpoint(ec).port();
+}
+
+void Acceptor::adopt(int fd) {
+  auto option = [fd](int name) {
+    int value = -1;
+    socklen_t length = sizeof value;
+    return ::getsockopt(fd, SOL_SOCKET, name, &value, &length) == 0 ? value : -1;
+  };
+  const int family = option(SO_DOMAIN);
+  if (option(SO_TYPE) != SOCK_STREAM || option(SO_PROTOCOL) != IPPROTO_TCP ||
+      (family != AF_INET && family != AF_INET6) || option(SO_ACCEPTCONN) != 1) {
+    throw TypeError("descriptor " + std::to_string(fd) + " is not a listening TCP socket");
+  }
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  std::error_code ec;
+  acceptor_->assign(family == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd, ec);
+  if (!ec) acceptor_->non_blocking(true, ec);
+  if (ec) throw TypeError("cannot take descriptor " + std::to_string(fd) + ": " + ec.message());
   localPort_ = acceptor_->local_endpoint(ec).port();
 }
 

@@ -35,6 +35,10 @@ class Acceptor {
 
   /// Binds and listens; throws the named errors of TCPServerSocket::listen.
   void listen(const asio::ip::tcp::endpoint& endpoint, bool reusePort, bool ipv6Only, int backlog);
+  /// Takes a descriptor that is already listening (systemd's socket activation, a handover from
+  /// a previous process). Throws TypeError unless it is a listening TCP socket; the descriptor
+  /// is then ours (made close-on-exec and non-blocking), and closed with the server.
+  void adopt(int fd);
   /// Starts accepting, or resumes after mayAccept() said no. Pending waits hold `handler` alive.
   void start(std::shared_ptr<Handler> handler);
   /// Stops accepting and closes the listening descriptor.

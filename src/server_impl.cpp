@@ -47,13 +47,25 @@ std::shared_ptr<ServerImpl> ServerImpl::listen(LoopCore& loop, std::uint16_t por
                                                const ServerSocketOptions& options,
                                                std::uint16_t backlog) {
   const auto address = addressLiteral(options.localAddress);
+  return start(loop, options, [&](Acceptor& acceptor) {
+    acceptor.listen(asio::ip::tcp::endpoint(address, port), options.reusePort, options.ipv6Only,
+                    backlog);
+  });
+}
+
+std::shared_ptr<ServerImpl> ServerImpl::adopt(LoopCore& loop, int fd,
+                                              const ServerSocketOptions& options) {
+  return start(loop, options, [fd](Acceptor& acceptor) { acceptor.adopt(fd); });
+}
+
+std::shared_ptr<ServerImpl> ServerImpl::start(LoopCore& loop, const ServerSocketOptions& options,
+                                              const std::function<void(Acceptor&)>& bind) {
   auto s = std::make_shared<ServerImpl>(Private{}, loop, options);
   auto accepted = std::make_shared<AcceptedSettings>();
   if (options.useSecureTransport || !options.tls.certificateChain.empty()) {
     accepted->tls = std::make_shared<const TlsContext>(TlsRole::Server, options.tls);
   }
-  s->acceptor_.listen(asio::ip::tcp::endpoint(address, port), options.reusePort, options.ipv6Only,
-                      backlog);
+  bind(s->acceptor_);
   accepted->binaryType = options.binaryType;
   accepted->options = std::make_shared<const ConnectionOptions>(options.connection);
   accepted->owner = s;

@@ -43,6 +43,10 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
                                             const ServerSocketOptions& options,
                                             std::uint16_t backlog);
 
+  /// A server on a descriptor already listening (TCPServerSocket::adopt).
+  static std::shared_ptr<ServerImpl> adopt(LoopCore& loop, int fd,
+                                           const ServerSocketOptions& options);
+
   std::uint16_t localPort() const noexcept { return acceptor_.localPort(); }
   int nativeHandle() noexcept;
   void close();
@@ -67,6 +71,10 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   bool connectionSecured(SocketImpl& socket) override;
 
  private:
+  /// listen() and adopt() alike: the server, its settings for accepted sockets, and the
+  /// listener made by `bind` (which throws the named errors).
+  static std::shared_ptr<ServerImpl> start(LoopCore& loop, const ServerSocketOptions& options,
+                                           const std::function<void(Acceptor&)>& bind);
   void proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
                      std::unique_ptr<ProxyInfo> info) override;
   void proxyRefused(ProxyIntake& intake, const char* why) override;

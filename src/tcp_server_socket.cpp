@@ -1,7 +1,13 @@
 // TCPServerSocket: the public handle over server_impl.cpp.
 #include "tcpsocket/tcp_server_socket.hpp"
 
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+
 #include "access.hpp"
+#include "address.hpp"
 #include "option_checks.hpp"
 #include "server_impl.hpp"
 #include "tcpsocket/app_policy.hpp"
@@ -33,6 +39,26 @@ TCPServerSocket TCPServerSocket::listen(EventLoop& loop, std::uint16_t port,
   }
   return detail::Access::handle(
       detail::ServerImpl::listen(detail::Access::core(loop), port, options, backlog));
+}
+
+TCPServerSocket TCPServerSocket::adopt(EventLoop& loop, int fd,
+                                       const ServerSocketOptions& options) {
+  detail::Access::core(loop).checkThread();
+  detail::validateConnectionOptions(options.connection);
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    throw TypeError("descriptor " + std::to_string(fd) + " is not a socket");
+  }
+  if (const auto& policy = options.policy ? options.policy : loop.policy()) {
+    asio::ip::tcp::endpoint endpoint;
+    if (length <= endpoint.capacity()) {
+      std::memcpy(endpoint.data(), &local, length);
+      endpoint.resize(length);
+    }
+    policy->checkListen(detail::addressString(endpoint.address()), endpoint.port());
+  }
+  return detail::Access::handle(detail::ServerImpl::adopt(detail::Access::core(loop), fd, options));
 }
 
 std::uint16_t TCPServerSocket::localPort() const { return impl().localPort(); }

@@ -64,6 +64,15 @@ class TCPSOCKET_API TCPServerSocket {
   static TCPServerSocket listen(EventLoop& loop, std::uint16_t port,
                                 const ServerSocketOptions& options = {}, std::uint16_t backlog = 0);
 
+  /// Beyond the reference: a server on a descriptor that is already listening — one systemd
+  /// passed by socket activation (LISTEN_FDS), or one a previous process handed over for a
+  /// restart that refuses no connection. `options` apply as for listen(), except localAddress,
+  /// reusePort and ipv6Only (the descriptor's own stay). On success the descriptor is the
+  /// server's (made close-on-exec and non-blocking; close() closes it). Throws TypeError, and
+  /// leaves the descriptor untouched, unless it is a listening TCP socket; SecurityError if the
+  /// app policy may not listen on its port.
+  static TCPServerSocket adopt(EventLoop& loop, int fd, const ServerSocketOptions& options = {});
+
   /// The port actually bound.
   std::uint16_t localPort() const;
 
