@@ -4,10 +4,15 @@
 // (--exec).
 #include "listen_command.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +23,9 @@
 #include "app_manifest.hpp"
 #include "chat_room.hpp"
 #include "exec_programs.hpp"
+#include "handover.hpp"
 #include "messages.hpp"
+#include "metrics.hpp"
 #include "relay.hpp"
 #include "shutdown_signal.hpp"
 #include "workers.hpp"
@@ -39,14 +46,19 @@ constexpr std::int64_t kTrimAfterConnections = 100;
 class Server {
  public:
   /// `stopAll` ends every loop of this process (the listener died: the whole server stops).
-  Server(EventLoop& loop, const ListenOptions& options, bool verbose, std::function<void()> stopAll)
+  /// `board`: where to publish counters (--metrics), or null; this loop's slot is `index`.
+  Server(EventLoop& loop, const ListenOptions& options, bool verbose, std::function<void()> stopAll,
+         MetricsBoard* board, std::size_t index)
       : loop_(loop),
         options_(options),
         verbose_(verbose),
         log_(verbose),
-        stopAll_(std::move(stopAll)) {}
+        stopAll_(std::move(stopAll)),
+        board_(board),
+        index_(index) {}
 
-  void start(std::uint16_t port) {
+  /// Listens on `port`, or on `inherited` (a listening descriptor, --systemd) if not -1.
+  void start(std::uint16_t port, int inherited) {
     const bool sharedPort = options_.workers > 1 || options_.threads > 1;
     if (options_.mode == Mode::Chat) {
       chat_.emplace(loop_, ChatLimits{.budget = options_.chatBudget}, log_);
@@ -66,8 +78,12 @@ class Server {
     serverOptions.tls.trustedCertificates.file = options_.tlsClientCa;
     serverOptions.tls.requireClientCertificate = !options_.tlsClientCa.empty();
     serverOptions.tls.alpnProtocols = options_.alpn;
+    serverOptions.proxyProtocol.mode = options_.proxyProtocol;
+    serverOptions.proxyProtocol.trustedSources = options_.proxyTrusted;
     serverOptions.handlers = sharedHandlers();
-    server_ = TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
+    server_ = inherited >= 0
+                  ? TCPServerSocket::adopt(loop_, inherited, serverOptions)
+                  : TCPServerSocket::listen(loop_, port, serverOptions, options_.backlog);
     if (options_.mode == Mode::Exec) programs_.emplace(loop_, options_.exec, log_);
     server_.onconnect([this](const TCPServerSocketEvent& e) { accept(e.socket); });
     server_.onerror([this](const TCPServerSocketEvent& e) {
@@ -75,8 +91,13 @@ class Server {
       failed_ = true;
       stopAll_();
     });
-    trimTimer_ = loop_.setInterval(kTrimInterval, [this] { trimAfterBurst(); });
+    trimTimer_ = loop_.setInterval(kTrimInterval, [this] {
+      trimAfterBurst();
+      publish();
+    });
   }
+
+  const TCPServerSocket& listener() const { return server_; }
 
   std::uint16_t localPort() const { return server_.localPort(); }
 
@@ -121,15 +142,34 @@ class Server {
       };
       h->ondrain = [](const TCPSocketEvent& e) { e.target.resume(); };
     }
-    if (verbose_) {
+    if (verbose_ || board_) {
       h->onerror = [this](const TCPSocketEvent& e) {
         log_(std::string(e.name) + " on " + hostPort(e.target.host(), e.target.port()));
+        if (board_) ++errors_[std::string(e.name)];
       };
       h->onclose = [this](const TCPSocketEvent& e) {
         log_("closed " + hostPort(e.target.host(), e.target.port()) + ": " + byteCounts(e.target));
+        endedReceived_ += e.target.bytesRead();
+        endedSent_ += e.target.bytesWritten();
       };
     }
     return h;
+  }
+
+  // Ended connections were counted at their `close`; open ones are counted as they stand.
+  void publish() {
+    if (!board_) return;
+    LoopCounters c;
+    c.stats = server_.stats();
+    c.bytesReceived = endedReceived_;
+    c.bytesSent = endedSent_;
+    for (const TCPSocket& s : server_.connections()) {
+      c.bytesReceived += s.bytesRead();
+      c.bytesSent += s.bytesWritten();
+    }
+    c.tls = !options_.tlsCert.empty();
+    c.errors = errors_;
+    board_->publish(index_, std::move(c));
   }
 
   void accept(TCPSocket socket) {
@@ -204,6 +244,11 @@ class Server {
   TCPServerSocket server_;
   std::optional<ChatRoom> chat_;
   std::optional<ExecPrograms> programs_;
+  MetricsBoard* board_;
+  std::size_t index_;
+  std::map<std::string, std::uint64_t> errors_;  // with --metrics
+  std::uint64_t endedReceived_ = 0;
+  std::uint64_t endedSent_ = 0;
   std::optional<Relay> stdio_;
   bool stdioClosed_ = false;
   bool stdoutDone_ = false;
@@ -217,10 +262,44 @@ class Server {
 
 }  // namespace
 
+namespace {
+
+// The listening descriptors --systemd takes: one per loop, or one shared by every loop.
+std::vector<int> systemdListeners(std::uint32_t loops) {
+  std::vector<int> fds = inheritedListeners();
+  if (fds.empty()) {
+    throw NetworkError("--systemd: no listening socket was passed (LISTEN_FDS, LISTEN_PID)");
+  }
+  if (fds.size() == 1) {
+    while (fds.size() < loops) fds.push_back(::fcntl(fds.front(), F_DUPFD_CLOEXEC, 3));
+  } else if (fds.size() != loops) {
+    throw NetworkError("--systemd: " + std::to_string(fds.size()) +
+                       " sockets were passed; --threads " + std::to_string(loops) + " takes 1 or " +
+                       std::to_string(loops));
+  }
+  return fds;
+}
+
+// The address a listener is bound to, for the ready line (an inherited one was not given).
+std::string boundHost(const TCPServerSocket& server, const std::string& fallback) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  char text[64] = {};
+  if (::getsockname(server.nativeHandle(), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    return fallback;
+  }
+  const void* address =
+      local.ss_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
+  return ::inet_ntop(local.ss_family, address, text, sizeof text) ? std::string(text) : fallback;
+}
+
+}  // namespace
+
 // One loop per thread (--threads), each with its own SO_REUSEPORT listener on the same port: the
 // kernel spreads connections, and the loops share nothing.
-int serve(const ListenOptions& options, bool verbose,
-          const std::function<void(std::uint16_t)>& ready) {
+int serve(const ListenOptions& options, bool verbose, const ReadyCallback& ready) {
   std::vector<std::unique_ptr<EventLoop>> loops;
   for (std::uint32_t i = 0; i < options.threads; ++i) {
     loops.push_back(std::make_unique<EventLoop>());
@@ -230,15 +309,36 @@ int serve(const ListenOptions& options, bool verbose,
   auto stopAll = [&loops] {
     for (auto& loop : loops) loop->post([&loop] { loop->stop(); });
   };
-  ShutdownSignal signal(*loops.front(), stopAll, VerboseLog(verbose));
+  std::optional<Handover> handover;
+  ShutdownSignal signal(*loops.front(), stopAll, VerboseLog(verbose), [&handover] {
+    if (handover) handover->start();
+  });
+  const std::vector<int> inherited =
+      options.systemd ? systemdListeners(options.threads) : std::vector<int>();
+  std::optional<MetricsBoard> board;
+  if (!options.metrics.empty()) board.emplace(loops.size());
   std::vector<std::unique_ptr<Server>> servers;
+  std::vector<int> listeners;
   std::uint16_t port = options.port;
-  for (auto& loop : loops) {  // loops not running yet: this thread may set them all up
-    servers.push_back(std::make_unique<Server>(*loop, options, verbose, stopAll));
-    servers.back()->start(port);
+  for (std::size_t i = 0; i < loops.size(); ++i) {  // not running yet: this thread sets them up
+    servers.push_back(std::make_unique<Server>(*loops[i], options, verbose, stopAll,
+                                               board ? &*board : nullptr, i));
+    servers.back()->start(port, inherited.empty() ? -1 : inherited[i]);
     port = servers.back()->localPort();  // port 0: the others join the port the first got
+    listeners.push_back(servers.back()->listener().nativeHandle());
   }
-  ready(port);
+  std::optional<MetricsServer> metrics;
+  if (board) metrics.emplace(*loops.front(), options.metrics, *board);
+  // A restart that refuses nobody (handover.hpp): not for stdio, which serves one connection.
+  if (options.mode != Mode::Stdio) {
+    handover.emplace(*loops.front(), listeners, options.arguments, VerboseLog(verbose), stopAll);
+  }
+  ready(boundHost(servers.front()->listener(), options.host), port);
+  if (metrics) {
+    const VerboseLog log(verbose);
+    log("metrics on " + metrics->address());
+  }
+  notifyReady();
   // Every loop on its own thread (the first on this one); then every server drains at once, so
   // that the whole stop stays within one deadline.
   auto onEach = [&](const std::function<void(std::size_t)>& work) {
@@ -252,6 +352,7 @@ int serve(const ListenOptions& options, bool verbose,
     std::optional<ShutdownSignal::Delivery> delivery;
     if (i == 0) delivery.emplace();
     loops[i]->run();
+    if (i == 0 && metrics) metrics->close();
     if (!servers[i]->failed()) servers[i]->shutdown();
   });
   int status = 0;
@@ -262,8 +363,8 @@ int serve(const ListenOptions& options, bool verbose,
 int runListen(const ListenOptions& options, bool verbose) {
   if (options.workers > 1) return runWorkers(options, verbose);
   // In stdio mode stdout carries the connection's bytes: the ready line goes to stderr.
-  return serve(options, verbose, [&options](std::uint16_t port) {
-    announceListening(options.host, port, options.mode == Mode::Stdio);
+  return serve(options, verbose, [&options](const std::string& host, std::uint16_t port) {
+    announceListening(host, port, options.mode == Mode::Stdio);
   });
 }
 

@@ -15,7 +15,8 @@ Usage:
                    [--mode echo|discard|chat|stdio | --exec CMD]
                    [--max-connections N] [--idle-timeout SECONDS] [--workers N] [--threads N]
                    [--chat-budget MIB] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]
-                   [--alpn P1,P2]] [--manifest FILE] [--verbose]
+                   [--alpn P1,P2]] [--proxy-protocol[=optional] [--proxy-trusted CIDR,...]]
+                   [--systemd] [--metrics HOST:PORT] [--manifest FILE] [--verbose]
   tcpsocket connect HOST PORT [--timeout SECONDS] [--source ADDR] [--tls [--ca FILE]
                    [--servername NAME] [--cert FILE --key FILE] [--alpn P1,P2]
                    [--pin sha256/BASE64]... [--dangerously-accept-any-certificate]]
@@ -46,6 +47,15 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --workers  N processes share the port (SO_REUSEPORT), each with its own loop
          --threads  N loops, one per thread, each with its own listener on the port
          --tls-cert/--tls-key  serve TLS with this PEM certificate chain and key
+         --proxy-protocol  behind a load balancer: each connection starts with a PROXY
+                    header (v1 or v2) naming the real client; =optional takes one if present
+         --proxy-trusted   who may send that header (addresses or CIDR blocks, comma-
+                    separated or repeated; default loopback); others are reset
+         --systemd  take the listening socket from systemd (LISTEN_FDS; --host/--port are
+                    then ignored). SIGUSR2 hands the listeners to a new process started the
+                    same way, which takes over; this one drains and exits (a restart that
+                    refuses nobody; see docs/operations.md)
+         --metrics  serve the server's counters in Prometheus' text format on HOST:PORT
          --tls-client-ca  require a client certificate issued by a CA in this PEM file
          --alpn     ALPN protocols, comma-separated, in preference order (TLS: the client
                     must offer one of them)
@@ -184,6 +194,12 @@ class Cursor {
     if (i_ >= args_.size()) throw UsageError(flag + " needs a value");
     return args_[i_++];
   }
+  /// The value of a flag whose value is optional: only `--flag=value` gives one.
+  std::optional<std::string> inlineValue() {
+    auto value = std::move(inlineValue_);
+    inlineValue_.reset();
+    return value;
+  }
 
  private:
   void checkValueTaken() const {
@@ -219,6 +235,21 @@ void parseListen(Cursor& c, Command& cmd) {
       modeGiven = true;
     } else if (arg == "--exec")
       o.exec = nonEmpty(arg, c.valueOf(arg));
+    else if (arg == "--proxy-protocol") {
+      const auto value = c.inlineValue();
+      if (!value || *value == "required") {
+        o.proxyProtocol = ProxyProtocolOptions::Mode::Required;
+      } else if (*value == "optional") {
+        o.proxyProtocol = ProxyProtocolOptions::Mode::Optional;
+      } else {
+        throw UsageError("--proxy-protocol takes =required or =optional, got '" + *value + "'");
+      }
+    } else if (arg == "--proxy-trusted") {
+      for (auto& block : parseList(arg, c.valueOf(arg))) o.proxyTrusted.push_back(std::move(block));
+    } else if (arg == "--systemd")
+      o.systemd = true;
+    else if (arg == "--metrics")
+      o.metrics = nonEmpty(arg, c.valueOf(arg));
     else if (arg == "--tls-client-ca")
       o.tlsClientCa = nonEmpty(arg, c.valueOf(arg));
     else if (arg == "--alpn")
@@ -253,6 +284,12 @@ void parseListen(Cursor& c, Command& cmd) {
   if (!o.exec.empty()) {
     if (modeGiven) throw UsageError("--exec is a mode of its own: no --mode with it");
     o.mode = Mode::Exec;
+  }
+  if (!o.proxyTrusted.empty() && o.proxyProtocol == ProxyProtocolOptions::Mode::Off) {
+    throw UsageError("--proxy-trusted needs --proxy-protocol");
+  }
+  if (o.workers > 1 && (o.systemd || !o.metrics.empty())) {
+    throw UsageError("--systemd and --metrics serve one process: use --threads, not --workers");
   }
   if ((o.mode == Mode::Chat || o.mode == Mode::Stdio) && (o.workers > 1 || o.threads > 1)) {
     throw UsageError(std::string("--mode ") + (o.mode == Mode::Chat ? "chat" : "stdio") +
@@ -325,6 +362,7 @@ Command parse(const std::vector<std::string>& args) {
   } else if (first == "listen" || first == "-l") {  // `tcpsocket -l -p 7000`, as with nc
     cmd.kind = Command::Kind::Listen;
     parseListen(c, cmd);
+    cmd.listen.arguments = args;
   } else if (first == "connect") {
     cmd.kind = Command::Kind::Connect;
     parseConnect(c, cmd);

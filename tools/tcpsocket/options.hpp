@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tcpsocket/proxy_protocol.hpp>
 #include <vector>
 
 namespace tcpsocket::cli {
@@ -31,6 +32,11 @@ struct ListenOptions {
   std::vector<std::string> alpn;  ///< --alpn: protocols to agree on, in preference order
   std::string manifest;           ///< run under this app manifest's policy (empty: full trust)
   std::string exec;               ///< --exec: the shell command run per connection (Mode::Exec)
+  ProxyProtocolOptions::Mode proxyProtocol = ProxyProtocolOptions::Mode::Off;
+  std::vector<std::string> proxyTrusted;  ///< --proxy-trusted (empty: loopback)
+  bool systemd = false;                   ///< --systemd: the listener comes from LISTEN_FDS
+  std::string metrics;                    ///< --metrics HOST:PORT (empty: none)
+  std::vector<std::string> arguments;     ///< the whole command line, for a handover (SIGUSR2)
   /// Per process (each worker, each --threads loop): at the limit, new clients wait in the
   /// backlog. A default, not "unlimited": each connection has a worst-case cost (see
   /// docs/reliability.md), so an unbounded count is unbounded memory.

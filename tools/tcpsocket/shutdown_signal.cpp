@@ -28,19 +28,23 @@ void blockServerSignals() {
 
 bool isStopSignal(int signal) { return signal == SIGINT || signal == SIGTERM || signal == SIGQUIT; }
 
-ShutdownSignal::ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log) {
+ShutdownSignal::ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log,
+                               std::function<void()> onHandover) {
   blockServerSignals();
-  watch_ = loop.watchSignals({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2},
-                             [this, onStop = std::move(onStop), log](int received) {
-                               const std::string name = std::string("SIG") + sigabbrev_np(received);
-                               if (!isStopSignal(received)) {
-                                 log(name + " ignored");
-                               } else if (!stopping_) {
-                                 stopping_ = true;
-                                 log(name + ": stopping");
-                                 onStop();
-                               }
-                             });
+  auto taken = [this, onStop = std::move(onStop), log,
+                onHandover = std::move(onHandover)](int received) {
+    const std::string name = std::string("SIG") + sigabbrev_np(received);
+    if (received == SIGUSR2 && onHandover && !stopping_) {
+      onHandover();
+    } else if (!isStopSignal(received)) {
+      log(name + " ignored");
+    } else if (!stopping_) {
+      stopping_ = true;
+      log(name + ": stopping");
+      onStop();
+    }
+  };
+  watch_ = loop.watchSignals({SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}, taken);
 }
 
 // Still blocked here (the Delivery is over): the default actions that come back with the watch's

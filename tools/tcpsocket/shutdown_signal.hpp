@@ -3,8 +3,9 @@
 //
 // - SIGINT, SIGTERM, SIGQUIT: a graceful stop. The first one calls `onStop` on the loop; later
 //   ones change nothing, so a repeated SIGTERM never cuts the drain short.
-// - SIGHUP, SIGUSR1, SIGUSR2: ignored (logged with --verbose). A closed terminal or a stray
-//   signal never stops the server, and never disables the ones above.
+// - SIGUSR2: `onHandover` (handover.hpp), if given; else ignored as the next.
+// - SIGHUP, SIGUSR1: ignored (logged with --verbose). A closed terminal or a stray signal never
+//   stops the server, and never disables the ones above.
 //
 // Only the thread that made it takes them, and only inside a Delivery: they are blocked in that
 // thread from construction (before anything slow, and before other threads start: those inherit
@@ -22,7 +23,8 @@ namespace tcpsocket::cli {
 class ShutdownSignal {
  public:
   /// Must be constructed on the thread that will run `loop`, before any other thread starts.
-  ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log);
+  ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log,
+                 std::function<void()> onHandover = {});
   ~ShutdownSignal();
   ShutdownSignal(const ShutdownSignal&) = delete;
   ShutdownSignal& operator=(const ShutdownSignal&) = delete;

@@ -69,7 +69,7 @@ int reservePort(const std::string& host, std::uint16_t port, std::uint16_t& boun
   };
   int status = 1;
   try {
-    status = serve(options, verbose, [&answer](std::uint16_t) { answer("k"); });
+    status = serve(options, verbose, [&answer](const std::string&, std::uint16_t) { answer("k"); });
   } catch (const Error& e) {
     printError(e.name(), e.what());
   } catch (const std::exception& e) {
