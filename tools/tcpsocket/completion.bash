@@ -16,14 +16,16 @@ _tcpsocket() {
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --exec | -e) COMPREPLY=($(compgen -c -- "$cur")); return ;;
     --host | --port | -p | --backlog | --max-connections | --idle-timeout | --workers | \
-      --threads | --chat-budget | --timeout | -w | --servername | --source | -s | --alpn | --pin)
+      --threads | --chat-budget | --timeout | -w | --servername | --source | -s | --alpn | --pin | \
+      --proxy-trusted | --metrics)
       return ;;  # a value of the user's
   esac
   case $command in
     listen)
       COMPREPLY=($(compgen -W "--host --port --backlog --mode --exec --max-connections
         --idle-timeout --workers --threads --chat-budget --tls-cert --tls-key --tls-client-ca
-        --alpn --manifest --source --verbose --help" -- "$cur")) ;;
+        --alpn --proxy-protocol --proxy-protocol=optional --proxy-trusted --systemd --metrics
+        --manifest --source --verbose --help" -- "$cur")) ;;
     connect)
       COMPREPLY=($(compgen -W "--timeout --source --tls --ca --servername --cert --key --alpn
         --pin --dangerously-accept-any-certificate --manifest --verbose --help" -- "$cur")) ;;
