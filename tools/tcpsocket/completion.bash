@@ -24,7 +24,7 @@ _tcpsocket() {
     listen)
       COMPREPLY=($(compgen -W "--host --port --backlog --mode --exec --max-connections
         --idle-timeout --workers --threads --chat-budget --tls-cert --tls-key --tls-client-ca
-        --alpn --proxy-protocol --proxy-protocol=optional --proxy-trusted --systemd --metrics
+        --alpn --proxy-protocol --proxy-trusted --systemd --metrics
         --manifest --source --verbose --help" -- "$cur")) ;;
     connect)
       COMPREPLY=($(compgen -W "--timeout --source --tls --ca --servername --cert --key --alpn
