@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build libasio-dev libssl-dev libgtest-dev netcat-openbsd python3 iproute2 util-linux procps
   nlohmann-json3-dev clang libclang-rt-14-dev libbenchmark-dev openssl ca-certificates liburing-dev
-  postfix dovecot-imapd dovecot-lmtpd curl pkg-config dpkg-dev file haproxy)
+  postfix dovecot-imapd dovecot-lmtpd curl pkg-config dpkg-dev file haproxy systemd)
 if [ "${1:-}" = "--bench" ]; then
   packages+=(libuv1-dev stunnel4 python3-matplotlib)
 fi

@@ -7,6 +7,7 @@
 #   3. a static build installed, and the same program against it;
 #   4. the program with tcpsocket as add_subdirectory() and as FetchContent (from a source archive);
 #   5. the .deb made by CPack, installed with apt, and `tcpsocket --version` run from /usr/bin;
+#      its systemd units checked by systemd-analyze verify;
 #   6. the README's getting-started snippets, extracted and built as written, and run.
 # The program (tests/consumer) echoes a message and catches a named exception across the library.
 set -euo pipefail
@@ -105,4 +106,10 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$deb" >/dev/null
 version=$(/usr/bin/tcpsocket --version)
 echo "$version"
 [ "$version" = "tcpsocket $(sed -n 's/^project(tcpsocket VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)" ]
+# The systemd units it ships name /usr/bin/tcpsocket, which now exists: systemd's own checker
+# must find nothing to say of them.
+units=/usr/share/doc/tcpsocket/systemd
+ls "$units"/tcpsocket.socket "$units"/tcpsocket.service
+verify=$(systemd-analyze verify --man=no "$units"/tcpsocket.socket "$units"/tcpsocket.service 2>&1)
+[ -z "$verify" ] || { echo "$verify"; exit 1; }
 echo "== package: all passed"

@@ -43,6 +43,22 @@ std::uint16_t freePort(const char* address) {
   return ntohs(a.sin_port);
 }
 
+// A port free on every address of both families: what a wildcard bind needs. (A port free on
+// 127.0.0.1 may still be held on 127.0.0.10 by a TIME_WAIT of another test, which makes a
+// wildcard bind fail with EADDRINUSE.)
+std::uint16_t freeWildcardPort() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  const int no = 0;
+  ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t size = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size);
+  ::close(fd);
+  return ntohs(a.sin6_port);
+}
+
 TEST(Endpoints, BothEndsAreKnownOnBothSidesAndNothingBeforeConnecting) {
   ts::EventLoop loop;
   EchoServer echo(loop);
@@ -153,7 +169,7 @@ TEST(Endpoints, AnExplicitWildcardKeepsItsFamilyAndAPortAloneFitsEither) {
   Recorder refused(wrongFamily);
   ASSERT_TRUE(runUntil(loop, [&] { return refused.closed(); }));
   EXPECT_EQ(refused.events.front().rfind("error:NetworkError", 0), 0u) << refused.events.front();
-  const std::uint16_t port = freePort("127.0.0.1");
+  const std::uint16_t port = freeWildcardPort();
   auto portAlone = ts::TCPSocket::open(loop, "::1", echo.server.localPort(), {.localPort = port});
   Recorder opened(portAlone);
   ASSERT_TRUE(runUntil(loop, [&] { return opened.has("open"); }))
@@ -164,7 +180,10 @@ TEST(Endpoints, AnExplicitWildcardKeepsItsFamilyAndAPortAloneFitsEither) {
 
 TEST(Endpoints, AnIpv6OnlyServerTakesNoIpv4ClientsAndLeavesThePortToAnIpv4One) {
   ts::EventLoop loop;
-  auto v6 = ts::TCPServerSocket::listen(loop, 0, {.localAddress = "::", .ipv6Only = true});
+  // A port free in both families (port 0 under ipv6Only could pick one that an IPv4 client of a
+  // parallel test holds, and the IPv4 listen below would then fail for that reason).
+  auto v6 = ts::TCPServerSocket::listen(loop, freeWildcardPort(),
+                                        {.localAddress = "::", .ipv6Only = true});
   int connects = 0;
   v6.onconnect([&](const ts::TCPServerSocketEvent&) { ++connects; });
   auto overIpv4 = ts::TCPSocket::open(loop, "127.0.0.1", v6.localPort());

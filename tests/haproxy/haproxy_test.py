@@ -334,11 +334,11 @@ class BehindHaproxy(unittest.TestCase):
         with socket.socket() as s:
             s.settimeout(10)
             s.bind(("127.0.0.5", 0))
-            s.connect((b.host, b.port))
-            try:
+            try:  # reset as soon as it is accepted: even connect() may see it
+                s.connect((b.host, b.port))
                 s.sendall(b"PROXY TCP4 203.0.113.9 127.0.0.2 5555 80\r\nforged")
                 answer = s.recv(100)
-            except ConnectionResetError:
+            except (ConnectionResetError, BrokenPipeError):
                 answer = b""
         self.assertEqual(answer, b"", "no echo for a forged header")
         self.assertNotIn("203.0.113.9", b.log())

@@ -329,8 +329,9 @@ int serve(const ListenOptions& options, bool verbose, const ReadyCallback& ready
   }
   std::optional<MetricsServer> metrics;
   if (board) metrics.emplace(*loops.front(), options.metrics, *board);
-  // A restart that refuses nobody (handover.hpp): not for stdio, which serves one connection.
-  if (options.mode != Mode::Stdio) {
+  // A restart that refuses nobody (handover.hpp): not for stdio, which serves one connection,
+  // nor for a --workers worker, whose supervisor would lose track of its successor.
+  if (options.mode != Mode::Stdio && options.workers == 1) {
     handover.emplace(*loops.front(), listeners, options.arguments, VerboseLog(verbose), stopAll);
   }
   ready(boundHost(servers.front()->listener(), options.host), port);

@@ -28,6 +28,8 @@ Flags take `--flag value` or `--flag=value`. netcat's short flags work: -l (as `
 -w SECONDS (--timeout), -h.
 
 listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready.
+         SIGUSR2 restarts it refusing nobody: a new process (same binary and arguments)
+         takes the listening sockets over, then this one drains and exits.
          --host     address to bind (default 127.0.0.1; "::" for IPv6 and IPv4); also --source
          --port     port to bind (default 0: the system picks one, shown in the line above)
          --backlog  listen queue length (default 0: the system's maximum)
@@ -52,9 +54,7 @@ listen   Serves until SIGINT/SIGTERM. Prints "listening on HOST:PORT" once ready
          --proxy-trusted   who may send that header (addresses or CIDR blocks, comma-
                     separated or repeated; default loopback); others are reset
          --systemd  take the listening socket from systemd (LISTEN_FDS; --host/--port are
-                    then ignored). SIGUSR2 hands the listeners to a new process started the
-                    same way, which takes over; this one drains and exits (a restart that
-                    refuses nobody; see docs/operations.md)
+                    then ignored)
          --metrics  serve the server's counters in Prometheus' text format on HOST:PORT
          --tls-client-ca  require a client certificate issued by a CA in this PEM file
          --alpn     ALPN protocols, comma-separated, in preference order (TLS: the client
