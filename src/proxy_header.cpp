@@ -187,7 +187,11 @@ ProxyParse parseV2(std::span<const std::uint8_t> bytes) {
   const std::uint8_t command = versionCommand & 0x0F;
   if (command > 1) return fail("a v2 header with an unknown command");
   const std::size_t total = kV2Fixed + bigEndian16(&bytes[14]);
-  if (bytes.size() < total) return needMore();
+  if (bytes.size() < total) {
+    ProxyParse more;
+    more.length = total;  // the intake waits until that much has arrived
+    return more;
+  }
   const auto header = bytes.first(total);
   const std::uint8_t familyProtocol = bytes[13];
   std::size_t addressLength = 0;

@@ -21,13 +21,13 @@ inline constexpr std::size_t kMaxProxyV1 = 107;
 
 struct ProxyParse {
   enum class Status {
-    NeedMore,  ///< a header so far: peek again once more bytes have arrived
+    NeedMore,  ///< a header so far: peek again once more bytes (`length` in all, if known) are in
     NotProxy,  ///< the bytes cannot start a header (a client speaking directly)
     Invalid,   ///< a header, malformed: `error` says how
     Complete,  ///< a whole header of `length` bytes
   };
   Status status = Status::NeedMore;
-  std::size_t length = 0;
+  std::size_t length = 0;  ///< Complete: the header's; NeedMore: the whole header's, 0 if unknown
   const char* error = "";
   /// With Complete. `local` (v2 LOCAL, v1 UNKNOWN, or an address family we do not route): the
   /// connection is the balancer's own and source/destination are unset.

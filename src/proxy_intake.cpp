@@ -7,12 +7,18 @@
 
 #include "address.hpp"
 #include "proxy_header.hpp"
+#include "socket_impl.hpp"
 #include "sys_ops.hpp"
 #include "tcp_tuning.hpp"
 
 namespace tcpsocket::detail {
 
 using Mode = ProxyProtocolOptions::Mode;
+
+namespace {
+// Enough for a v1 line (107) and a v2 header with IPv6 or UNIX addresses (16 + 216), TLVs aside.
+constexpr std::size_t kFirstPeek = 256;
+}  // namespace
 
 ProxyIntake::ProxyIntake(LoopCore& loop, Owner& owner, int fd, const asio::ip::tcp::endpoint& peer,
                          Mode mode, bool trusted, std::chrono::milliseconds deadline)
@@ -60,11 +66,15 @@ void ProxyIntake::descriptorReady(bool readable, bool, bool hangup) noexcept {
 }
 
 // Peeked, not read: a connection without a header (Optional) or one cut short keeps its bytes,
-// and a complete header is then taken by its exact length.
+// and a complete header is then taken by its exact length. Once a v2 header's length is known,
+// nothing is peeked until that much has arrived: a header trickled in small pieces would
+// otherwise be copied again with every piece.
 void ProxyIntake::examine() noexcept {
+  if (needed_ > 0 && static_cast<std::size_t>(unreadBytes(fd_)) < needed_) return;
   std::uint8_t* buffer = loop_.readBuffer();
-  const ssize_t n = sys::retryInterrupted(
-      [&] { return sys::ops().recv(fd_, buffer, kMaxProxyHeader, MSG_PEEK); });
+  const std::size_t want = needed_ > 0 ? needed_ : kFirstPeek;
+  const ssize_t n =
+      sys::retryInterrupted([&] { return sys::ops().recv(fd_, buffer, want, MSG_PEEK); });
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // the next edge
     refuse(nullptr);
@@ -76,7 +86,12 @@ void ProxyIntake::examine() noexcept {
   }
   ProxyParse p = parseProxyHeader({buffer, static_cast<std::size_t>(n)});
   switch (p.status) {
-    case ProxyParse::Status::NeedMore:
+    case ProxyParse::Status::NeedMore:  // more bytes raise a new edge
+      if (p.length > 0 && p.length > needed_) {
+        needed_ = p.length;
+        examine();  // what is queued may already be enough: no edge would tell
+      }
+      return;
       return;  // more bytes raise a new edge
     case ProxyParse::Status::NotProxy:
       if (mode_ == Mode::Required) {

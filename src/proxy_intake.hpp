@@ -12,6 +12,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 #include "loop_core.hpp"
@@ -64,6 +65,7 @@ class ProxyIntake final : private ReadinessSet::Client {
   ReadinessSet::Token token_;
   asio::steady_timer deadline_;
   std::chrono::milliseconds deadlineAfter_;
+  std::size_t needed_ = 0;  // a v2 header's whole length, once known
   bool done_ = false;
 };
 

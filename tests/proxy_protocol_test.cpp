@@ -4,7 +4,9 @@
 // the application's bytes untouched, untrusted sources, missing, slow and oversized headers
 // refused and counted.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -12,6 +14,7 @@
 
 #include "proxy_header.hpp"
 #include "support/loop_fixture.hpp"
+#include "sys_ops.hpp"
 
 namespace test {
 namespace {
@@ -290,6 +293,38 @@ TEST_F(ProxyServer, AVersion2HeaderTrickledOneByteAtATimeIsTaken) {
   }));
   EXPECT_EQ(accepted.sockets[0].host(), "192.0.2.1");
   EXPECT_EQ(accepted.sockets[0].proxyInfo()->alpn, "h2");
+}
+
+// Found in review: every byte of a trickled header made the server peek everything queued so
+// far (up to 64 KiB), so one client sending a large v2 header a byte at a time cost the loop
+// gigabytes of copying. Once the header's length is known, it waits until that much is queued.
+std::size_t peekedBytes = 0;
+ssize_t countingRecv(int fd, void* buf, size_t len, int flags) {
+  const ssize_t n = tcpsocket::sys::realOps().recv(fd, buf, len, flags);
+  if ((flags & MSG_PEEK) != 0 && n > 0) peekedBytes += static_cast<std::size_t>(n);
+  return n;
+}
+
+TEST_F(ProxyServer, ATrickledLargeHeaderIsPeekedOnlyAFewTimes) {
+  tcpsocket::sys::Ops counting = tcpsocket::sys::realOps();
+  counting.recv = countingRecv;
+  tcpsocket::sys::ScopedOps inject(counting);
+  peekedBytes = 0;
+  Accepted accepted;
+  auto server = proxyServer(loop, accepted, {.mode = kRequired});
+  RawConn client = RawConn::connectTo("127.0.0.1", server.localPort());
+  const auto header = V2().tlv(0x04, std::vector<std::uint8_t>(20000, 0)).build();
+  for (std::size_t at = 0; at < header.size(); at += 100) {  // 200 pieces
+    const std::size_t n = std::min<std::size_t>(100, header.size() - at);
+    client.writeAll(std::string(header.begin() + static_cast<std::ptrdiff_t>(at),
+                                header.begin() + static_cast<std::ptrdiff_t>(at + n)));
+    runFor(loop, 1ms);
+  }
+  client.writeAll("x");
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return accepted.sockets.size() == 1 && accepted.events[0]->received == "x"; }));
+  EXPECT_LT(peekedBytes, 4 * header.size())
+      << "peeked " << peekedBytes << " bytes for a header of " << header.size();
 }
 
 TEST_F(ProxyServer, ALocalHeaderIsTheBalancersOwnConnection) {
