@@ -211,7 +211,16 @@ ProxyParse parseV2(std::span<const std::uint8_t> bytes) {
       if (command == 1) return fail("a v2 header for a protocol other than a stream");
       addressLength = 0;  // LOCAL: the family does not matter
   }
-  if (total - kV2Fixed < addressLength) return fail("a v2 header too short for its addresses");
+  if (total - kV2Fixed < addressLength) {
+    // LOCAL: the spec has the receiver ignore the family and its addresses, even when absent.
+    if (command != 0) return fail("a v2 header too short for its addresses");
+    ProxyParse local;
+    local.status = Status::Complete;
+    local.length = total;
+    local.local = true;
+    local.info.version = 2;
+    return local;
+  }
   ProxyParse p;
   p.status = Status::Complete;
   p.length = total;

@@ -130,8 +130,7 @@ void ProxyIntake::examine() noexcept {
   handOn(p.local ? peer_ : p.source, std::move(info));
 }
 
-void ProxyIntake::handOn(const asio::ip::tcp::endpoint& peer,
-                         std::unique_ptr<ProxyInfo> info) noexcept {
+void ProxyIntake::handOn(asio::ip::tcp::endpoint peer, std::unique_ptr<ProxyInfo> info) noexcept {
   done_ = true;
   stopWatching();
   const int fd = fd_;

@@ -27,8 +27,8 @@ class ProxyIntake final : private ReadinessSet::Client {
    public:
     /// The header was read (or, with Mode::Optional, the connection has none): `peer` is the
     /// client (the balancer itself for a LOCAL header or none), `info` null without a header.
-    /// The descriptor is the owner's from now on.
-    virtual void proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
+    /// The descriptor is the owner's from now on. By value: the owner destroys the intake.
+    virtual void proxyReceived(ProxyIntake& intake, int fd, asio::ip::tcp::endpoint peer,
                                std::unique_ptr<ProxyInfo> info) = 0;
     /// The connection was refused (reset and closed) for `why`, or ended before it said anything
     /// (`why` null: nothing to count).
@@ -52,7 +52,7 @@ class ProxyIntake final : private ReadinessSet::Client {
  private:
   void descriptorReady(bool readable, bool writable, bool hangup) noexcept override;
   void examine() noexcept;
-  void handOn(const asio::ip::tcp::endpoint& peer, std::unique_ptr<ProxyInfo> info) noexcept;
+  void handOn(asio::ip::tcp::endpoint peer, std::unique_ptr<ProxyInfo> info) noexcept;
   void refuse(const char* why) noexcept;
   void stopWatching() noexcept;
 

@@ -112,17 +112,19 @@ void ServerImpl::connectionAccepted(int fd, const asio::ip::tcp::endpoint& peer)
   started.start();  // may end (and destroy) it at once
 }
 
-void ServerImpl::proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
+void ServerImpl::proxyReceived(ProxyIntake& intake, int fd, asio::ip::tcp::endpoint peer,
                                std::unique_ptr<ProxyInfo> info) {
   if (info) ++stats_.proxyHeadersAccepted;
   intakes_.erase(&intake);
   admit(fd, peer, std::move(info));
+  drainedIfEmpty();  // admit() may have refused it
 }
 
 void ServerImpl::proxyRefused(ProxyIntake& intake, const char* why) {
   if (why != nullptr) ++stats_.proxyHeadersRefused;
   intakes_.erase(&intake);
   resumeBelowTheLimit();
+  drainedIfEmpty();
 }
 
 void ServerImpl::admit(int fd, const asio::ip::tcp::endpoint& peer,
@@ -132,6 +134,7 @@ void ServerImpl::admit(int fd, const asio::ip::tcp::endpoint& peer,
   auto impl = SocketImpl::adopt(*loop(), fd, peer, accepted_);
   if (!impl) return;
   if (proxy) impl->setProxyInfo(std::move(proxy));
+  if (draining_) impl->watchQuiet();  // its PROXY header ended during a drain
   connections_.insert(*impl);
   if (maxPerAddress_ > 0) ++perAddress_[address];
   if (accepted_->secure) {
@@ -208,9 +211,7 @@ void ServerImpl::connectionEnded(SocketImpl& socket) noexcept {
     if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
   }
   resumeBelowTheLimit();
-  if (draining_ && connections_.empty()) {
-    asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
-  }
+  drainedIfEmpty();
 }
 
 // A connection is closed only once it has gone quiet: closing at once would throw away what its
@@ -243,26 +244,37 @@ void ServerImpl::drain(std::chrono::milliseconds deadline, std::function<void()>
   draining_ = true;
   if (!self_) self_ = shared_from_this();  // alive until the drain is over, even if closed
   stopListening();
-  abortHandshakes();
-  if (connections_.empty()) {
-    asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
+  if (connections_.empty() && intakes_.empty()) {
+    drainedIfEmpty();
     return;
   }
   for (SocketImpl* s : connections_) s->watchQuiet();
   quietPeriod_ = std::max(quietPeriod, std::chrono::milliseconds(1));
   closeQuietConnections();
+  // What has not ended by then is reset: connections, handshakes and PROXY headers alike.
   drainTimer_ = std::make_unique<asio::steady_timer>(loop()->io(), deadline);
   drainTimer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (!ec) self->abortConnections();
+    if (ec) return;
+    self->abortConnections();
+    self->intakes_.clear();
+    self->drainedIfEmpty();
   });
 }
 
-// Polled a few times per quiet period: one timer for the server, nothing per read or write.
+void ServerImpl::drainedIfEmpty() {
+  if (draining_ && connections_.empty() && intakes_.empty()) {
+    asio::post(loop()->io(), [self = shared_from_this()] { self->finishDrain(); });
+  }
+}
+
+// Polled a few times per quiet period: one timer for the server, nothing per read or write. A
+// client still in its TLS handshake is not quiet but starting: it is left to finish (a restart
+// by handover must fail nobody) and is drained once handed out, or reset at the deadline.
 void ServerImpl::closeQuietConnections() {
   for (SocketImpl* s : connections_.snapshot()) {
-    if (s->quietFor(quietPeriod_)) s->close();
+    if (!handshaking_.contains(s) && s->quietFor(quietPeriod_)) s->close();
   }
-  if (connections_.empty() || !draining_) return;
+  if ((connections_.empty() && intakes_.empty()) || !draining_) return;
   if (!quietTimer_) quietTimer_ = std::make_unique<asio::steady_timer>(loop()->io());
   quietTimer_->expires_after(
       std::clamp(quietPeriod_ / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(50)));

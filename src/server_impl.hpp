@@ -75,7 +75,7 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   /// listener made by `bind` (which throws the named errors).
   static std::shared_ptr<ServerImpl> start(LoopCore& loop, const ServerSocketOptions& options,
                                            const std::function<void(Acceptor&)>& bind);
-  void proxyReceived(ProxyIntake& intake, int fd, const asio::ip::tcp::endpoint& peer,
+  void proxyReceived(ProxyIntake& intake, int fd, asio::ip::tcp::endpoint peer,
                      std::unique_ptr<ProxyInfo> info) override;
   void proxyRefused(ProxyIntake& intake, const char* why) override;
   /// A connection whose client is known (after its PROXY header, if the server takes them).
@@ -89,6 +89,8 @@ class ServerImpl final : public std::enable_shared_from_this<ServerImpl>,
   void abortHandshakes();
   void closeQuietConnections();
   void finishDrain();
+  /// Finishes a drain once no connection, handshake or PROXY header is left.
+  void drainedIfEmpty();
   void resumeBelowTheLimit() noexcept;
   void release();
   void emit(ServerEventType type, TCPSocket& socket, const ErrorInfo& error = {});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -196,7 +197,7 @@ TEST_F(ListenersAndLifetime, CloseAllClosesEverySocketAndServerSoRunReturns) {
   ASSERT_TRUE(runUntil(loop, [&] { return connects == 2; }));
   server = {};  // no handle left on anything
   loop.post([&] { loop.closeAll(); });
-  bool returned = false;
+  std::atomic<bool> returned{false};
   std::thread guard([&] {  // a run() that never returns fails the test instead of hanging it
     for (int i = 0; i < 100 && !returned; ++i) std::this_thread::sleep_for(50ms);
     if (!returned) loop.stop();

@@ -164,6 +164,18 @@ TEST(ProxyHeader, Version2LocalUnspecAndUnixAreTheBalancersOwn) {
   EXPECT_TRUE(parseProxyHeader(unix.build()).local);
 }
 
+// Found by an attack: a LOCAL header whose family says IPv4 but carries no addresses was refused;
+// the spec has the receiver ignore a LOCAL header's family.
+TEST(ProxyHeader, ALocalHeaderWithAFamilyButNoAddressesIsTaken) {
+  V2 local;
+  local.command = 0;
+  local.family = 0x11;
+  local.addresses.clear();
+  const auto p = parseProxyHeader(local.build());
+  ASSERT_EQ(p.status, Status::Complete) << p.error;
+  EXPECT_TRUE(p.local);
+}
+
 TEST(ProxyHeader, Version2Crc32cIsChecked) {
   V2 v2;
   v2.tlv(0x03, {0, 0, 0, 0});
@@ -431,6 +443,28 @@ TEST_F(ProxyServer, PerAddressLimitsCountTheClientsNotTheBalancer) {
   c.writeAll("PROXY TCP4 192.0.2.1 198.51.100.7 1001 443\r\n");
   ASSERT_TRUE(refused(loop, c)) << "a second connection of 192.0.2.1";
   EXPECT_EQ(server.stats().refusedPerAddress, 1u);
+}
+
+// Found by an attack: a drain (the old process of a restart) reset connections whose header
+// had not all arrived yet. They may finish it, and are then drained like the others.
+TEST_F(ProxyServer, ADrainLetsAHeaderUnderWayFinishAndServesTheConnection) {
+  Accepted accepted;
+  auto server = proxyServer(loop, accepted, {.mode = kRequired});
+  RawConn client = RawConn::connectTo("127.0.0.1", server.localPort());
+  client.writeAll("PROXY TCP4 192.0.2.1 ");
+  runFor(loop, 50ms);
+  bool drained = false;
+  server.drain(3s, [&] { drained = true; });
+  runFor(loop, 300ms);  // longer than the quiet period: the header is not a quiet connection
+  client.writeAll("198.51.100.7 56324 443\r\nhello");
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.sockets.size() == 1; }));
+  accepted.events[0]->received.clear();
+  ASSERT_TRUE(runUntil(loop, [&] {
+    client.pump();
+    return drained && client.eof();
+  })) << "drained, then closed with a FIN";
+  EXPECT_FALSE(client.failed()) << "reset";
+  EXPECT_EQ(server.stats().proxyHeadersRefused, 0u);
 }
 
 TEST_F(ProxyServer, ClosingTheServerEndsConnectionsStillInTheirHeader) {

@@ -84,8 +84,10 @@ class TCPSOCKET_API TCPServerSocket {
   /// quiet for `quietPeriod` — nothing received, nothing queued to send, nothing unread in the
   /// kernel — and is then close()d (FIN). Connections still busy when `deadline` passes are reset
   /// (RST, as abortConnections()), never ended with a FIN: a peer cut short can tell. Clients still
-  /// in their TLS handshake are reset at once. `done` runs (on the loop, never inside this call)
-  /// once no accepted connection is left open. Accepted sockets fire their events as usual.
+  /// in their TLS handshake or PROXY header may finish it (a restart must fail nobody) and are then
+  /// drained as the others; at the deadline they are reset too. `done` runs (on the loop, never
+  /// inside this call) once no accepted connection is left open. Accepted sockets fire their events
+  /// as usual.
   void drain(std::chrono::milliseconds deadline, std::function<void()> done = {},
              std::chrono::milliseconds quietPeriod = kDrainQuietPeriod);
   /// How long drain() waits for a connection to stay silent before closing it.

@@ -8,6 +8,7 @@ Run by CTest as: python3 operations_test.py PATH_TO_TCPSOCKET PATH_TO_MAKE_TEST_
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +53,7 @@ def start_activated(listener, *args, env_extra=None):
     """Starts `listen --systemd` as systemd would: the socket as descriptor 3, LISTEN_FDS=1 and
     LISTEN_PID naming the new process itself."""
     fd = listener.fileno()
+    os.set_inheritable(fd, True)  # dup2 onto itself (fd 3 already) would keep close-on-exec
 
     # close_fds=False: closing would happen after this and take descriptor 3 too.
     def as_systemd():
@@ -176,7 +178,120 @@ class Handover(unittest.TestCase):
                 release(proc)
 
 
+    def test_sigterm_right_after_sigusr2_leaves_no_server_behind(self):
+        """Found by an attack: the new process, not yet ready, served on alone, orphaned."""
+        proc, _, port = clihelpers.start_listen("--mode", "discard")
+        try:
+            proc.send_signal(signal.SIGUSR2)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+
+            def refused():
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    return False
+                except ConnectionRefusedError:
+                    return True
+
+            self.assertTrue(wait_for(refused, 10), "something still listens on the port")
+        finally:
+            release(proc)
+
+    def test_the_binary_now_at_the_path_is_what_runs(self):
+        """Found by an attack: /proc/self/exe ran the old file, so an upgrade never took effect."""
+        with tempfile.TemporaryDirectory() as d:
+            installed = os.path.join(d, "tcpsocket")
+            marker = os.path.join(d, "upgraded")
+            shutil.copy(clihelpers.BINARY, installed)
+            proc = subprocess.Popen([installed, "listen", "--verbose"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            log = []  # read by a thread: the new process keeps the pipe open after the old exits
+            logger = threading.Thread(target=lambda: log.extend(proc.stderr))
+            logger.start()
+            new_pid = None
+            try:
+                port = int(read_line(proc.stdout).rsplit(":", 1)[1])
+                upgrade = os.path.join(d, "next")
+                with open(upgrade, "w") as f:  # the "new version": marks its start, then serves
+                    f.write("#!/bin/sh\ntouch %s\nexec %s \"$@\"\n" % (marker, clihelpers.BINARY))
+                os.chmod(upgrade, 0o755)
+                os.rename(upgrade, installed)
+                proc.send_signal(signal.SIGUSR2)
+                self.assertTrue(read_line(proc.stdout).startswith("listening on"))
+                self.assertEqual(proc.wait(10), 0)
+                self.assertTrue(wait_for(lambda: "over to process" in "".join(log), 5))
+                new_pid = int(re.search(r"over to process (\d+)", "".join(log)).group(1))
+                self.assertTrue(os.path.exists(marker), "the binary at the path did not run")
+                self.assertEqual(echo_roundtrip(port, b"after"), b"after")
+            finally:
+                if new_pid:
+                    self.assertTrue(terminate(new_pid))
+                release(proc)
+                logger.join(5)
+
+    def test_a_tls_client_in_its_handshake_survives_the_handover(self):
+        """Found by an attack: the old process's drain reset clients still in their handshake."""
+        import ssl
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([MAKE_CERTS, d], check=True)
+            proc, _, port = clihelpers.start_listen("--verbose", "--tls-cert", os.path.join(d, "good.pem"),
+                                                    "--tls-key", os.path.join(d, "good.key"))
+            log = []
+            logger = threading.Thread(target=lambda: log.extend(proc.stderr))
+            logger.start()
+            new_pid = None
+            try:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+                time.sleep(0.2)  # accepted, waiting for the ClientHello
+                proc.send_signal(signal.SIGUSR2)
+                self.assertTrue(read_line(proc.stdout).startswith("listening on"))
+                time.sleep(0.5)  # the old process drains, past its quiet period
+                context = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+                with context.wrap_socket(raw, server_hostname="localhost") as c:
+                    c.sendall(b"mid-handshake")
+                    self.assertEqual(c.recv(100), b"mid-handshake")
+                self.assertEqual(proc.wait(10), 0)
+                logger.join(5)
+                new_pid = int(re.search(r"over to process (\d+)", "".join(log)).group(1))
+            finally:
+                if new_pid:
+                    self.assertTrue(terminate(new_pid))
+                release(proc)
+                logger.join(5)
+
+
 class Metrics(unittest.TestCase):
+    def test_a_slow_request_cannot_hold_a_scrape_slot(self):
+        """Found by an attack: 70 clients sending a byte every 3 s blocked every scrape (the idle
+        timeout restarted with each byte)."""
+        proc, _, _ = clihelpers.start_listen("--verbose", "--metrics", "127.0.0.1:0")
+        slow = []
+        try:
+            where = re.search(r"metrics on (\S+)", read_line(proc.stderr)).group(1)
+            host, port = where.rsplit(":", 1)
+            for _ in range(70):
+                s = socket.socket()
+                s.settimeout(1)
+                try:
+                    s.connect((host, int(port)))
+                except OSError:
+                    pass
+                slow.append(s)
+            deadline = time.monotonic() + 7
+            while time.monotonic() < deadline:  # a byte a second each: never idle for long
+                for s in slow:
+                    try:
+                        s.send(b"G")
+                    except OSError:
+                        pass
+                time.sleep(1)
+            self.assertIn("tcpsocket_connections_open", curl("http://%s/metrics" % where))
+        finally:
+            for s in slow:
+                s.close()
+            release(proc)
+
+
     def test_prometheus_text_scraped_with_curl(self):
         proc, _, port = clihelpers.start_listen("--verbose", "--metrics", "127.0.0.1:0", "--proxy-protocol=optional")
         try:

@@ -1,6 +1,7 @@
 #include "handover.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,15 +63,36 @@ Handover::Handover(EventLoop& loop, std::vector<int> listeners, std::vector<std:
       listeners_(std::move(listeners)),
       arguments_(std::move(arguments)),
       log_(log),
-      tookOver_(std::move(tookOver)) {}
+      tookOver_(std::move(tookOver)) {
+  // The path, read now: run again at a handover, it is the binary installed there by then (an
+  // upgrade), where /proc/self/exe would be the file this process started from.
+  char path[4096] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  program_ = n > 0 ? std::string(path, static_cast<std::size_t>(n)) : "/proc/self/exe";
+}
 
 Handover::~Handover() {
+  cancel();
   readyWatch_.cancel();
   if (readyFd_ >= 0) ::close(readyFd_);
 }
 
+// A stop that comes before the new process is ready ends the handover: the new process is told
+// to stop too (it drains what it may have accepted), or it would serve on, orphaned.
+void Handover::cancel() noexcept {
+  if (child_ <= 0 || done_) return;
+  log_("stopping: process " + std::to_string(child_) + " will not take over");
+  ::kill(child_, SIGTERM);
+  child_ = -1;
+  done_ = true;
+  readyWatch_.cancel();
+  ::close(readyFd_);
+  readyFd_ = -1;
+}
+
 // fork, not posix_spawn: LISTEN_PID must hold the new process's own pid, written between fork
-// and exec. The child runs only async-signal-safe calls (dup2, sigprocmask, execve, _exit).
+// and exec. The child runs only async-signal-safe calls (dup2, signal, sigprocmask, execve,
+// _exit).
 void Handover::start() {
   if (child_ > 0 || done_) {
     log_("SIGUSR2: a handover is already under way");
@@ -105,20 +127,30 @@ void Handover::start() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  sigset_t none;
+  sigset_t none, all, before;
   sigemptyset(&none);
+  sigfillset(&all);
 
+  // Every signal blocked across the fork: until the child has put the default actions back, a
+  // signal there would run the loop's handler, which writes to a pipe the parent reads (a stop
+  // meant for the child would reach the parent, and the child would never see it).
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    for (int i = 0; i < count; ++i)
+    for (int i = 0; i < count; ++i) {
       ::dup2(sources[static_cast<std::size_t>(i)], kFirstListener + i);
+    }
     ::dup2(readySource, kFirstListener + count);
     unsigned value = static_cast<unsigned>(::getpid());
     for (int d = 9; d >= 0; --d, value /= 10) pidDigits[d] = static_cast<char>('0' + value % 10);
+    for (int signal = 1; signal < NSIG; ++signal) {
+      if (signal != SIGKILL && signal != SIGSTOP && signal != SIGPIPE) ::signal(signal, SIG_DFL);
+    }
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve("/proc/self/exe", argv.data(), envp.data());
+    ::execve(program_.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   for (const int fd : sources) ::close(fd);
   ::close(readySource);
   if (pid < 0) {

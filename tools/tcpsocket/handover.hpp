@@ -3,10 +3,11 @@
 //
 // - `listen --systemd` takes its listeners from systemd, or from the process it replaces.
 // - SIGUSR2 hands this process's listeners to a new one: the same binary and arguments plus
-//   --systemd, started with them as descriptors 3.. and TCPSOCKET_READY_FD, a pipe on which it
-//   says READY once it listens. Only then does this process drain and exit; connections that
-//   arrive meanwhile wait in the kernel's queue of the shared socket, so none is refused. If the
-//   new process fails, this one says so and goes on serving.
+//   --systemd (the binary now at the path this one started from: an upgrade), started with them
+//   as descriptors 3.. and TCPSOCKET_READY_FD, a pipe on which it says READY once it listens. Only
+//   then does this process drain and exit; connections that arrive meanwhile wait in the kernel's
+//   queue of the shared socket, so none is refused. If the new process fails, this one says so and
+//   goes on serving.
 #pragma once
 
 #include <sys/types.h>
@@ -39,6 +40,8 @@ class Handover {
 
   /// Starts the new process (SIGUSR2); ignored while one is starting or once one took over.
   void start();
+  /// The server is stopping: a new process that has not taken over yet is stopped too.
+  void cancel() noexcept;
 
  private:
   void answered();
@@ -48,6 +51,7 @@ class Handover {
   std::vector<std::string> arguments_;
   VerboseLog log_;
   std::function<void()> tookOver_;
+  std::string program_;  // the binary's path when this process started
   pid_t child_ = -1;
   int readyFd_ = -1;
   EventLoop::Watch readyWatch_;

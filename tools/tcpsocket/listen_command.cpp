@@ -310,9 +310,16 @@ int serve(const ListenOptions& options, bool verbose, const ReadyCallback& ready
     for (auto& loop : loops) loop->post([&loop] { loop->stop(); });
   };
   std::optional<Handover> handover;
-  ShutdownSignal signal(*loops.front(), stopAll, VerboseLog(verbose), [&handover] {
-    if (handover) handover->start();
-  });
+  ShutdownSignal signal(
+      *loops.front(),
+      [&] {
+        if (handover) handover->cancel();
+        stopAll();
+      },
+      VerboseLog(verbose),
+      [&handover] {
+        if (handover) handover->start();
+      });
   const std::vector<int> inherited =
       options.systemd ? systemdListeners(options.threads) : std::vector<int>();
   std::optional<MetricsBoard> board;

@@ -9,6 +9,7 @@ namespace tcpsocket::cli {
 namespace {
 
 constexpr std::size_t kMaxRequest = 8192;
+constexpr auto kRequestDeadline = std::chrono::seconds(5);
 
 // "127.0.0.1:9100", "[::1]:9100", ":9100" (loopback).
 std::pair<std::string, std::uint16_t> splitHostPort(const std::string& where) {
@@ -112,11 +113,17 @@ MetricsServer::MetricsServer(EventLoop& loop, const std::string& where, const Me
   options.localAddress = host;
   options.binaryType = BinaryType::String;
   options.maxConnections = 64;
-  options.connection.idleTimeout = std::chrono::seconds(5);
   // Shared with the process that replaces this one (SIGUSR2) while both run.
   options.reusePort = true;
   server_ = TCPServerSocket::listen(loop, port, options);
-  server_.onconnect([&board](const TCPServerSocketEvent& e) {
+  server_.onconnect([&board, &loop](const TCPServerSocketEvent& e) {
+    // A whole request within kRequestDeadline: the idle timeout alone restarts with each byte,
+    // and 64 clients sending a byte now and then would hold every slot for hours.
+    TCPSocket socket = e.socket;
+    auto deadline = loop.setTimeout(kRequestDeadline, [socket]() mutable {
+      if (socket.readyState() == ReadyState::Open) socket.closeImmediately();
+    });
+    e.socket.onclose([deadline](const TCPSocketEvent&) mutable { deadline.cancel(); });
     auto request = std::make_shared<std::string>();
     e.socket.ondata([request, &board](const TCPSocketEvent& d) {
       request->append(std::get<std::string_view>(d.data));

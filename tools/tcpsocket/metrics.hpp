@@ -38,7 +38,8 @@ class MetricsBoard {
 };
 
 /// The HTTP side: any request (GET /metrics, as Prometheus sends) is answered with the board's
-/// text, then the connection is closed. Requests are bounded (8 KiB, 5 s, 64 at once).
+/// text, then the connection is closed. Requests are bounded: 8 KiB, a whole request within 5 s,
+/// 64 at once.
 class MetricsServer {
  public:
   /// `where` is HOST:PORT ([v6]:PORT; port 0 picks one). Throws UsageError for a malformed one,
