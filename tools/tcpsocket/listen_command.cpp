@@ -356,9 +356,6 @@ int serve(const ListenOptions& options, bool verbose, const ReadyCallback& ready
     for (auto& t : threads) t.join();
   };
   onEach([&](std::size_t i) {
-    // The signals come to this thread only: the others started with them blocked.
-    std::optional<ShutdownSignal::Delivery> delivery;
-    if (i == 0) delivery.emplace();
     loops[i]->run();
     if (i == 0 && metrics) metrics->close();
     if (!servers[i]->failed()) servers[i]->shutdown();

@@ -1,5 +1,5 @@
-// The signals of a server process, taken by the loop itself (EventLoop::watchSignals): no
-// watcher thread.
+// The signals of a server process, read on the loop from a signalfd that the loop watches
+// (EventLoop::watchDescriptor): no watcher thread, and no asynchronous handler at all.
 //
 // - SIGINT, SIGTERM, SIGQUIT: a graceful stop. The first one calls `onStop` on the loop; later
 //   ones change nothing, so a repeated SIGTERM never cuts the drain short.
@@ -7,10 +7,10 @@
 // - SIGHUP, SIGUSR1: ignored (logged with --verbose). A closed terminal or a stray signal never
 //   stops the server, and never disables the ones above.
 //
-// Only the thread that made it takes them, and only inside a Delivery: they are blocked in that
-// thread from construction (before anything slow, and before other threads start: those inherit
-// the mask), so a signal that arrives early waits for the loop, and one that arrives while the
-// process exits changes nothing.
+// They stay blocked in every thread for the whole life of the process (main() blocks them before
+// anything else, and threads inherit the mask): a signal is never delivered, only queued for the
+// signalfd, so one that arrives early waits for the loop, and one that arrives while the process
+// exits changes nothing.
 #pragma once
 
 #include <functional>
@@ -22,30 +22,26 @@ namespace tcpsocket::cli {
 
 class ShutdownSignal {
  public:
-  /// Must be constructed on the thread that will run `loop`, before any other thread starts.
+  /// The signals must be blocked already (blockServerSignals) in every thread.
   ShutdownSignal(EventLoop& loop, std::function<void()> onStop, VerboseLog log,
                  std::function<void()> onHandover = {});
   ~ShutdownSignal();
   ShutdownSignal(const ShutdownSignal&) = delete;
   ShutdownSignal& operator=(const ShutdownSignal&) = delete;
 
-  /// While one lives, this thread takes the signals: make it around the loop's runs, once the
-  /// other threads (which must not take them) have started.
-  class Delivery {
-   public:
-    Delivery();
-    ~Delivery();
-    Delivery(const Delivery&) = delete;
-    Delivery& operator=(const Delivery&) = delete;
-  };
-
  private:
+  void taken(int signal);
+
+  std::function<void()> onStop_;
+  VerboseLog log_;
+  std::function<void()> onHandover_;
+  int fd_;
   EventLoop::Watch watch_;
   bool stopping_ = false;
 };
 
-/// Blocks the signals ShutdownSignal takes, and SIGCHLD, in the calling thread (the supervisor of
-/// --workers, which takes them with sigwait()).
+/// Blocks the signals ShutdownSignal takes in the calling thread (and the threads it starts
+/// later). Call it first thing in a server process, and in the supervisor of --workers.
 void blockServerSignals();
 /// True for SIGINT, SIGTERM and SIGQUIT.
 bool isStopSignal(int signal);

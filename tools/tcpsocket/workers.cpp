@@ -128,6 +128,8 @@ int runWorkers(const ListenOptions& options, bool verbose) {
   blockServerSignals();
   sigset_t signals;
   pthread_sigmask(SIG_BLOCK, nullptr, &signals);
+  sigaddset(&signals, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const pid_t supervisor = ::getpid();
 
   int pipeFds[2];
@@ -144,6 +146,11 @@ int runWorkers(const ListenOptions& options, bool verbose) {
       if (::getppid() != supervisor) _exit(1);
       ::close(pipeFds[0]);
       ::close(reservation);
+      // SIGCHLD is the supervisor's to wait for; a worker's --exec reaps through its own watch.
+      sigset_t child;
+      sigemptyset(&child);
+      sigaddset(&child, SIGCHLD);
+      pthread_sigmask(SIG_UNBLOCK, &child, nullptr);
       worker(perWorker, verbose, pipeFds[1]);
     }
     if (pid < 0) break;
