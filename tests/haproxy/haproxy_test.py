@@ -196,17 +196,13 @@ def echo(port, payload, source=None, host="127.0.0.1", timeout=20):
         s.connect((host, port))
         me = "%s:%d" % s.getsockname()
         received = bytearray()
-        done = threading.Event()
 
         def reader():
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    received.extend(chunk)
-            finally:
-                done.set()
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                received.extend(chunk)
 
         t = threading.Thread(target=reader)
         t.start()

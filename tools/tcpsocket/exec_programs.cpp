@@ -99,18 +99,14 @@ void closeFd(int& fd) noexcept {
 }  // namespace
 
 struct ExecPrograms::Program {
-  Program(const Spawned& child, TCPSocket s)
-      : pid(child.pid),
-        toStdin(child.toStdin),
-        fromStdout(child.fromStdout),
-        socket(std::move(s)) {}
+  explicit Program(const Spawned& child)
+      : pid(child.pid), toStdin(child.toStdin), fromStdout(child.fromStdout) {}
   Program(const Program&) = delete;
   Program& operator=(const Program&) = delete;
 
   pid_t pid;
   int toStdin;
   int fromStdout;
-  TCPSocket socket;
   std::unique_ptr<Relay> relay;
   bool exited = false;
   bool connectionClosed = false;
@@ -146,7 +142,7 @@ void ExecPrograms::start(TCPSocket socket) {
   }
   log_("started program " + std::to_string(child.pid) + " for " +
        hostPort(socket.host(), socket.port()));
-  auto program = std::make_unique<Program>(child, socket);
+  auto program = std::make_unique<Program>(child);
   const pid_t pid = child.pid;
   // The peer's FIN (allowHalfOpen) or the connection's end closes the program's stdin once it
   // has everything; a program that stops reading only ends that direction.

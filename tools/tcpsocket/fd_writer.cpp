@@ -151,17 +151,4 @@ void FdWriter::finish(std::function<void(int)> done) {
   }
 }
 
-int FdWriter::flushBlocking() {
-  State& s = *state_;
-  s.stopWatching();
-  while (s.backlog() > 0 && s.error == 0) {
-    pollfd p{s.fd, POLLOUT, 0};
-    ::poll(&p, 1, -1);
-    s.writeSome();
-  }
-  return s.error;
-}
-
-std::size_t FdWriter::backlog() const noexcept { return state_->backlog(); }
-
 }  // namespace tcpsocket::cli

@@ -35,10 +35,6 @@ class FdWriter {
   /// Calls `done(err)` once every queued byte is written (err 0) or writing failed (its errno);
   /// at once if nothing is queued. Later write()s are refused.
   void finish(std::function<void(int err)> done);
-  /// Blocks until every queued byte is written or writing failed; returns 0 or the errno. For
-  /// the end of a program whose loop has stopped.
-  int flushBlocking();
-  std::size_t backlog() const noexcept;
 
  private:
   struct State;
